@@ -1,0 +1,62 @@
+"""lean-mtls: Lean Technologies' open-banking API over mutual TLS, on requests."""
+
+from __future__ import annotations
+
+import logging
+
+from ._adapter import DEFAULT_POOL_SIZE, LeanAdapter
+from ._auth import AppTokenAuth
+from ._credentials import CertificateInfo
+from ._environments import Environment, Region
+from ._session import DEFAULT_TIMEOUT, LeanSession
+from ._version import __version__
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    CertificateError,
+    ConfigurationError,
+    ConflictError,
+    InvalidRequestError,
+    InvalidResponseError,
+    LeanAPIError,
+    LeanConnectionError,
+    LeanError,
+    LeanProxyError,
+    LeanTimeout,
+    LeanTLSError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+)
+
+logging.getLogger("lean_mtls").addHandler(logging.NullHandler())
+
+__all__ = [
+    "DEFAULT_POOL_SIZE",
+    "DEFAULT_TIMEOUT",
+    "AppTokenAuth",
+    "AuthenticationError",
+    "BadRequestError",
+    "CertificateError",
+    "CertificateInfo",
+    "ConfigurationError",
+    "ConflictError",
+    "Environment",
+    "InvalidRequestError",
+    "InvalidResponseError",
+    "LeanAPIError",
+    "LeanAdapter",
+    "LeanConnectionError",
+    "LeanError",
+    "LeanProxyError",
+    "LeanSession",
+    "LeanTLSError",
+    "LeanTimeout",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "Region",
+    "ServerError",
+    "__version__",
+]

@@ -1,0 +1,454 @@
+"""Load and check the app's client identity and Lean's CA bundle.
+
+Lean's developer portal hands out three files: the app certificate
+(``*_cert.crt``), its private key (``*_private_key.pem``) and Lean's public
+chain (``lean_public_cert_chain.pem``).  Teams also receive them as PKCS#12
+bundles, as PEM text from a vault, or re-encoded by some tool along the way.
+This module accepts all of those, and checks them *before* any network
+traffic, because a TLS handshake failure says very little about which file is
+wrong, while a parser knows exactly.
+
+Nothing here touches the network or writes to disk.  The private key is kept
+only as long as it takes to build an ``ssl.SSLContext``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Union
+
+from .errors import CertificateError, ConfigurationError
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
+logger = logging.getLogger("lean_mtls")
+
+#: A path, or the file's content as bytes (PEM, DER or PKCS#12).
+CertSource = Union[str, "os.PathLike[str]", bytes]
+#: A password as text or bytes, or a callable returning one (read lazily, e.g. from a vault).
+Password = Union[str, bytes, Callable[[], Union[str, bytes]]]
+
+#: Warn when the client certificate has fewer days than this left.
+EXPIRY_WARNING_DAYS = 30
+
+_PEM_BLOCK = re.compile(
+    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL
+)
+_CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    """What a person needs to know about a certificate, and nothing secret."""
+
+    subject: str
+    issuer: str
+    serial_number: int
+    fingerprint_sha256: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+
+    @property
+    def days_left(self) -> int:
+        """Whole days until ``not_after`` (negative once expired)."""
+        return (self.not_after - dt.datetime.now(dt.timezone.utc)).days
+
+    @classmethod
+    def of(cls, cert: x509.Certificate) -> CertificateInfo:
+        from cryptography.hazmat.primitives import hashes
+
+        return cls(
+            subject=cert.subject.rfc4514_string(),
+            issuer=cert.issuer.rfc4514_string(),
+            serial_number=cert.serial_number,
+            fingerprint_sha256=cert.fingerprint(hashes.SHA256()).hex(":").upper(),
+            not_before=cert.not_valid_before_utc,
+            not_after=cert.not_valid_after_utc,
+        )
+
+
+@dataclass(frozen=True)
+class CABundle:
+    """The certificates trusted to sign the *server's* certificate."""
+
+    certificates: tuple[x509.Certificate, ...]
+    source: str
+
+    def pem(self) -> str:
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        return "".join(c.public_bytes(Encoding.PEM).decode("ascii") for c in self.certificates)
+
+
+@dataclass(frozen=True, repr=False)
+class ClientIdentity:
+    """The client certificate chain (leaf first) and its private key.
+
+    ``repr`` never shows the key; the object is meant to live only while the
+    SSL context is being built.
+    """
+
+    chain: tuple[x509.Certificate, ...]
+    private_key: PrivateKeyTypes
+    info: CertificateInfo
+    source: str
+    missing_issuer: str | None
+
+    def __repr__(self) -> str:
+        return f"ClientIdentity(subject={self.info.subject!r}, source={self.source!r}, key=<redacted>)"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def describe_source(source: CertSource, what: str) -> str:
+    """A label for messages: the path, or ``<cert bytes>``; never the content."""
+    if isinstance(source, bytes):
+        return f"<{what} bytes>"
+    if isinstance(source, str) and "-----BEGIN" in source:
+        return f"<{what} PEM text>"
+    return os.fspath(source)
+
+
+def read_source(source: CertSource, what: str) -> bytes:
+    """Return the bytes of ``source``; a ``str`` holding PEM text is accepted as content."""
+    if isinstance(source, bytes):
+        if not source.strip():
+            raise CertificateError(f"The {what} given as bytes is empty.", source=f"<{what} bytes>")
+        return source
+    if isinstance(source, str) and "-----BEGIN" in source:
+        return source.encode("ascii", "replace")
+    if not isinstance(source, (str, os.PathLike)):
+        raise ConfigurationError(
+            f"{what} must be a file path or the file's content as bytes, got {type(source).__name__}."
+        )
+    path = os.fspath(source)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise CertificateError(
+            f"The {what} file {path!r} does not exist. Check the path "
+            f"(relative paths are resolved from {os.getcwd()!r}).",
+            source=path,
+            code="missing-conf",
+        ) from None
+    except IsADirectoryError:
+        raise CertificateError(f"The {what} path {path!r} is a directory, not a file.", source=path) from None
+    except OSError as exc:
+        raise CertificateError(
+            f"The {what} file {path!r} cannot be read ({exc.strerror}). "
+            "Check its permissions for the user running this process.",
+            source=path,
+        ) from None
+    if not data.strip():
+        raise CertificateError(f"The {what} file {path!r} is empty.", source=path)
+    return data
+
+
+def _password_bytes(password: Password | None) -> bytes | None:
+    if password is None:
+        return None
+    if callable(password):
+        password = password()
+    if isinstance(password, str):
+        return password.encode("utf-8")
+    if isinstance(password, bytes):
+        return password
+    raise ConfigurationError("key_password must be str, bytes, or a callable returning one.")
+
+
+def _pem_blocks(data: bytes) -> list[tuple[bytes, bytes]]:
+    return [(m.group(1), m.group(0)) for m in _PEM_BLOCK.finditer(data)]
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _load_private_key(block: bytes, *, pem: bool, password: bytes | None, label: str) -> PrivateKeyTypes:
+    """Parse one key, turning cryptography's errors into advice."""
+    from cryptography.hazmat.primitives import serialization
+
+    def load(pw: bytes | None) -> PrivateKeyTypes:
+        if pem and b"OPENSSH PRIVATE KEY" in block:
+            return serialization.load_ssh_private_key(block, pw)
+        if pem:
+            return serialization.load_pem_private_key(block, pw)
+        return serialization.load_der_private_key(block, pw)
+
+    try:
+        return load(password)
+    except TypeError as exc:
+        text = str(exc).lower()
+        if "not encrypted" in text:
+            # A password was configured but this key has none: that is fine.
+            return load(None)
+        if "encrypted" in text or "password" in text:
+            raise CertificateError(
+                f"The private key in {label} is encrypted: pass key_password= "
+                "(or set LEAN_KEY_PASSWORD).",
+                source=label,
+                code="missing-conf",
+            ) from None
+        raise CertificateError(f"The private key in {label} cannot be used: {exc}.", source=label) from None
+    except ValueError as exc:
+        if password is not None and ("decrypt" in str(exc).lower() or "password" in str(exc).lower()):
+            raise CertificateError(
+                f"Could not decrypt the private key in {label}: key_password is wrong.",
+                source=label,
+            ) from None
+        raise CertificateError(
+            f"{label} does not hold a private key this SDK can read (PKCS#8, PKCS#1 'RSA PRIVATE KEY', "
+            "SEC1 'EC PRIVATE KEY', OpenSSH, PEM or DER). Use the *_private_key.pem file from Lean's "
+            "developer portal.",
+            source=label,
+        ) from None
+    except Exception as exc:  # UnsupportedAlgorithm and other backend errors
+        raise CertificateError(
+            f"The private key in {label} uses an unsupported format or algorithm ({type(exc).__name__}).",
+            source=label,
+        ) from None
+
+
+@dataclass
+class _Parsed:
+    certificates: list[x509.Certificate]
+    key: PrivateKeyTypes | None
+    label: str
+
+
+def _parse_pem(data: bytes, label: str, password: bytes | None, what: str) -> _Parsed:
+    from cryptography import x509
+
+    certs: list[x509.Certificate] = []
+    key: PrivateKeyTypes | None = None
+    for kind, block in _pem_blocks(data):
+        if kind in _CERT_LABELS:
+            try:
+                certs.append(x509.load_pem_x509_certificate(block.replace(b"TRUSTED CERTIFICATE", b"CERTIFICATE")))
+            except ValueError:
+                raise CertificateError(
+                    f"{label} contains a damaged certificate block (the PEM data does not decode). "
+                    f"Download the {what} again.",
+                    source=label,
+                ) from None
+        elif kind.endswith(b"PRIVATE KEY") and key is None:
+            key = _load_private_key(block, pem=True, password=password, label=label)
+    return _Parsed(certs, key, label)
+
+
+def _parse_binary(data: bytes, label: str, password: bytes | None, what: str) -> _Parsed:
+    """DER certificate, DER key, or PKCS#12 bundle."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    try:
+        return _Parsed([x509.load_der_x509_certificate(data)], None, label)
+    except ValueError:
+        pass
+    if what == "key":
+        return _Parsed([], _load_private_key(data, pem=False, password=password, label=label), label)
+    attempts = [password] if password is not None else [None, b""]
+    for attempt in attempts:
+        try:
+            key, cert, extra = pkcs12.load_key_and_certificates(data, attempt)
+        except ValueError:
+            continue
+        except Exception:  # noqa: BLE001 - unsupported PKCS#12 algorithms
+            break
+        certs = ([cert] if cert is not None else []) + list(extra)
+        return _Parsed(certs, key, label)
+    if password is None:
+        hint = "If it is a PKCS#12 (.p12/.pfx) bundle, pass its password as key_password=."
+    else:
+        hint = "If it is a PKCS#12 (.p12/.pfx) bundle, key_password is wrong."
+    raise CertificateError(
+        f"{label} is neither PEM, DER nor a readable PKCS#12 bundle. {hint} "
+        f"Otherwise use the {what} file downloaded from Lean's developer portal.",
+        source=label,
+    )
+
+
+def _parse(source: CertSource, what: str, password: bytes | None) -> _Parsed:
+    label = describe_source(source, what)
+    data = read_source(source, what)
+    if b"-----BEGIN" in data:
+        parsed = _parse_pem(data, label, password, what)
+        if not parsed.certificates and parsed.key is None:
+            raise CertificateError(
+                f"{label} contains PEM data but no certificate or private key block.", source=label
+            )
+        return parsed
+    return _parse_binary(data, label, password, what)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _public_key_der(obj: object) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    public_key = obj.public_key()  # type: ignore[attr-defined]
+    data: bytes = public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return data
+
+
+def _is_self_issued(cert: x509.Certificate) -> bool:
+    return cert.issuer == cert.subject
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except Exception:  # noqa: BLE001 - InvalidSignature, ValueError, TypeError alike mean "no"
+        return False
+    return True
+
+
+def complete_chain(
+    leaf: x509.Certificate, pool: Sequence[x509.Certificate]
+) -> tuple[tuple[x509.Certificate, ...], str | None]:
+    """Return ``(leaf, intermediates in issuer order)`` and the subject of the
+    first issuer that could not be found, if any.
+
+    Servers (Go's, for one) only see the certificates the client sends, so
+    every intermediate between the leaf and a root must be sent; the root
+    itself is not sent because the server must already trust it.
+    """
+    chain = [leaf]
+    current = leaf
+    seen = {leaf.tbs_certificate_bytes}
+    while not _is_self_issued(current):
+        issuer = next((c for c in pool if c is not current and _issued_by(current, c)), None)
+        if issuer is None:
+            return tuple(chain), current.issuer.rfc4514_string()
+        if _is_self_issued(issuer):
+            break
+        key = issuer.tbs_certificate_bytes
+        if key in seen or len(chain) > 10:
+            break  # a loop of cross-signed certificates; what we have is the best chain
+        seen.add(key)
+        chain.append(issuer)
+        current = issuer
+    return tuple(chain), None
+
+
+def check_validity(info: CertificateInfo, label: str, now: dt.datetime | None = None) -> None:
+    """Refuse expired or not-yet-valid certificates; warn when expiry is near."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    if now < info.not_before:
+        raise CertificateError(
+            f"The client certificate in {label} is not valid until {info.not_before:%Y-%m-%d %H:%M} UTC. "
+            "Check the system clock, or wait until the certificate becomes valid.",
+            source=label,
+        )
+    if now > info.not_after:
+        raise CertificateError(
+            f"The client certificate in {label} expired on {info.not_after:%Y-%m-%d %H:%M} UTC. "
+            "Generate a new certificate in Lean's developer portal (Authentication section).",
+            source=label,
+        )
+    days = (info.not_after - now).days
+    if days < EXPIRY_WARNING_DAYS:
+        logger.warning(
+            "The Lean client certificate %s (%s) expires on %s UTC, in %d days: "
+            "generate a new one in Lean's developer portal.",
+            info.subject,
+            label,
+            f"{info.not_after:%Y-%m-%d}",
+            days,
+        )
+
+
+# --------------------------------------------------------------------------- public loaders
+
+
+def load_ca_bundle(source: CertSource) -> CABundle:
+    """Load the CA certificates that must sign the server's certificate."""
+    parsed = _parse(source, "CA bundle", None)
+    if parsed.key is not None:
+        raise CertificateError(
+            f"The CA bundle {parsed.label} contains a private key. ca= must be Lean's public "
+            "certificate chain (lean_public_cert_chain.pem); the key belongs in key=. "
+            "Treat that key as leaked if this file was shared.",
+            source=parsed.label,
+        )
+    if not parsed.certificates:
+        raise CertificateError(f"The CA bundle {parsed.label} contains no certificate.", source=parsed.label)
+    return CABundle(tuple(parsed.certificates), parsed.label)
+
+
+def load_client_identity(
+    cert: CertSource,
+    key: CertSource | None = None,
+    password: Password | None = None,
+    ca: CABundle | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> ClientIdentity:
+    """Load, match, complete and check the client certificate and key.
+
+    ``cert`` may hold the certificate (and optionally its chain and key) as
+    PEM or DER, or be a PKCS#12 bundle holding all of them.
+    """
+    pw = _password_bytes(password)
+    parsed_cert = _parse(cert, "certificate", pw if key is None else None)
+    parsed_key = _parse(key, "key", pw) if key is not None else None
+    label = parsed_cert.label
+
+    private_key = parsed_key.key if parsed_key is not None else parsed_cert.key
+    if not parsed_cert.certificates:
+        swapped = parsed_key is not None and parsed_key.certificates
+        raise CertificateError(
+            f"{label} contains no certificate."
+            + (" cert= and key= look swapped." if swapped else " cert= must be the *_cert.crt file."),
+            source=label,
+        )
+    if private_key is None:
+        if parsed_key is not None:
+            raise CertificateError(
+                f"{parsed_key.label} contains no private key. key= must be the *_private_key.pem file.",
+                source=parsed_key.label,
+            )
+        raise CertificateError(
+            f"{label} holds no private key: pass key= (the *_private_key.pem file from Lean's "
+            "developer portal) or a PKCS#12 bundle as cert=.",
+            source=label,
+            code="missing-conf",
+        )
+
+    key_der = _public_key_der(private_key)
+    leaf = next((c for c in parsed_cert.certificates if _public_key_der(c) == key_der), None)
+    if leaf is None:
+        key_label = parsed_key.label if parsed_key is not None else label
+        raise CertificateError(
+            f"The private key in {key_label} does not match the certificate in {label}. "
+            "Use the key generated together with this certificate (the files from one "
+            "'generate new certificate' download belong together).",
+            source=label,
+        )
+
+    pool = [c for c in parsed_cert.certificates if c is not leaf]
+    if ca is not None:
+        pool.extend(ca.certificates)
+    chain, missing = complete_chain(leaf, pool)
+    info = CertificateInfo.of(leaf)
+    if missing is not None:
+        logger.warning(
+            "Could not find the issuer %r of the client certificate chain in %s%s. The server may "
+            "reject the certificate: add the missing intermediate to the cert file or the ca bundle.",
+            missing,
+            label,
+            f" or {ca.source}" if ca is not None else "",
+        )
+    check_validity(info, label, now)
+    return ClientIdentity(chain, private_key, info, label, missing)

@@ -1,0 +1,159 @@
+"""Turn HTTP responses into parsed JSON or typed errors: the one mapping function."""
+
+from __future__ import annotations
+
+import email.utils
+import html
+import json
+import re
+import time
+from typing import Any
+
+import requests
+
+from . import errors
+
+#: Headers that carry a request/correlation id, most specific first.
+REQUEST_ID_HEADERS = (
+    "lean-request-id",
+    "x-request-id",
+    "lean-correlation-id",
+    "x-correlation-id",
+    "x-amzn-requestid",
+    "x-amz-cf-id",
+)
+
+_STATUS_CLASSES: dict[int, type[errors.LeanAPIError]] = {
+    400: errors.BadRequestError,
+    401: errors.AuthenticationError,
+    403: errors.PermissionDeniedError,
+    404: errors.NotFoundError,
+    409: errors.ConflictError,
+    429: errors.RateLimitError,
+}
+
+_SNIPPET_LENGTH = 200
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+_STYLE = re.compile(r"<(script|style)[^>]*>.*?</\1>", re.IGNORECASE | re.DOTALL)
+
+
+def request_id(response: requests.Response) -> str | None:
+    for name in REQUEST_ID_HEADERS:
+        value = response.headers.get(name)
+        if value:
+            return value
+    return None
+
+
+def body_snippet(response: requests.Response) -> str:
+    """A short, single-line, human-readable excerpt of a non-JSON body."""
+    content = response.content or b""
+    title = _TITLE.search(content)
+    if title:
+        text = title.group(1).decode(response.encoding or "utf-8", "replace")
+    else:
+        text = content[:4096].decode(response.encoding or "utf-8", "replace")
+        text = _TAG.sub(" ", _STYLE.sub(" ", text))
+    text = " ".join(html.unescape(text).split())
+    return text if len(text) <= _SNIPPET_LENGTH else text[: _SNIPPET_LENGTH - 3] + "..."
+
+
+def _describe_request(response: requests.Response) -> str:
+    request = response.request
+    if request is None or request.url is None:
+        return "the request"
+    from urllib.parse import urlsplit
+
+    return f"{request.method} {urlsplit(request.url).path or '/'}"
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds: a number, or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def error_from_response(response: requests.Response) -> errors.LeanAPIError:
+    """Build the typed error for a non-2xx response."""
+    status_code = response.status_code
+    body: Any
+    lean_status: str | None = None
+    lean_message: str | None = None
+    try:
+        body = json.loads(response.content) if response.content else None
+    except ValueError:
+        body = response.text
+    if isinstance(body, dict):
+        raw_status = body.get("status")
+        lean_status = raw_status if isinstance(raw_status, str) else None
+        raw_message = body.get("message") or body.get("error_description") or body.get("error")
+        lean_message = str(raw_message) if raw_message is not None else None
+
+    what = _describe_request(response)
+    reason = response.reason or ""
+    if lean_status or lean_message:
+        message = f"Lean answered HTTP {status_code} to {what}: {lean_status or reason}"
+        if lean_message:
+            message += f": {lean_message}"
+    elif isinstance(body, str) and body.strip():
+        message = (
+            f"HTTP {status_code} {reason} to {what}, with a non-JSON body "
+            f"(probably from a proxy or gateway, not Lean's API): {body_snippet(response)!r}"
+        )
+        if "ssl certificate" in body.lower() or "no required ssl certificate" in body.lower():
+            message += (
+                ". The server did not accept the client certificate: check cert=/key= for this environment."
+            )
+    else:
+        message = f"HTTP {status_code} {reason} to {what}, with an empty body."
+
+    cls = _STATUS_CLASSES.get(status_code)
+    if cls is None:
+        cls = errors.ServerError if status_code >= 500 else errors.LeanAPIError
+    kwargs: dict[str, Any] = dict(
+        status_code=status_code,
+        status=lean_status,
+        body=body,
+        headers=response.headers,
+        request_id=request_id(response),
+        response=response,
+        request=response.request,
+    )
+    if cls is errors.RateLimitError:
+        kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
+    return cls(message, **kwargs)
+
+
+def decode_json(response: requests.Response) -> Any:
+    """Return the JSON body of a 2xx response, ``None`` for an empty body;
+    raise the typed error for anything else."""
+    if not 200 <= response.status_code < 300:
+        raise error_from_response(response)
+    content = response.content
+    if not content or not content.strip():
+        return None
+    try:
+        return json.loads(content)
+    except ValueError:
+        snippet = body_snippet(response)
+        raise errors.InvalidResponseError(
+            f"HTTP {response.status_code} to {_describe_request(response)} was not valid JSON "
+            f"(content-type {response.headers.get('Content-Type', 'unknown')!r}): {snippet!r}",
+            status_code=response.status_code,
+            body=response.text,
+            response=response,
+            request=response.request,
+        ) from None

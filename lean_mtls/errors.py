@@ -1,0 +1,228 @@
+"""The lean_mtls error hierarchy.
+
+Every error the SDK raises on purpose is a :class:`LeanError` with a stable
+``code`` string that callers (and alerting rules) can match on without parsing
+messages.  Where requests already has an exception for the same failure, the
+Lean error also subclasses it, so code written as
+``except requests.RequestException`` keeps working after switching to
+``LeanSession``.
+
+Messages say what went wrong and what to do about it.  They never contain the
+app token, private keys, passwords or client secrets: the SDK builds them from
+file names, hosts and status codes only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+
+__all__ = [
+    "LeanError",
+    "ConfigurationError",
+    "CertificateError",
+    "InvalidRequestError",
+    "LeanConnectionError",
+    "LeanProxyError",
+    "LeanTLSError",
+    "LeanTimeout",
+    "LeanAPIError",
+    "BadRequestError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "ConflictError",
+    "RateLimitError",
+    "ServerError",
+    "InvalidResponseError",
+]
+
+
+class LeanError(Exception):
+    """Base class of every error raised by lean_mtls.
+
+    ``code`` is stable across releases; ``message`` is for humans.
+    """
+
+    code: str = "lean-error"
+
+    def __init__(self, message: str, *, code: str | None = None, **kwargs: Any) -> None:
+        # requests' exceptions take request=/response= keywords; pass them on
+        # when a subclass also derives from one of them.
+        super().__init__(message, **kwargs)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class ConfigurationError(LeanError, ValueError):
+    """A setting is missing or invalid (environment, base URL, file, option).
+
+    ``code`` is ``"missing-conf"`` when something required was not given and
+    ``"invalid-conf"`` when something given cannot be used.
+    """
+
+    code = "invalid-conf"
+
+
+class CertificateError(ConfigurationError):
+    """The certificate, private key, PKCS#12 bundle or CA bundle cannot be used.
+
+    Raised while the session is being built, before any network traffic, so a
+    bad deployment fails at start-up rather than on the first payment.
+    ``source`` names the file (or ``"<cert bytes>"``) that is at fault.
+    """
+
+    code = "invalid-certificate"
+
+    def __init__(self, message: str, *, source: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.source = source
+
+
+class InvalidRequestError(LeanError, ValueError):
+    """The caller passed a value the SDK refuses to send (for example a path
+    parameter that would escape its URL segment)."""
+
+    code = "invalid-request"
+
+
+class LeanConnectionError(LeanError, requests.exceptions.ConnectionError):
+    """No HTTP answer could be obtained from the server: DNS, refused or reset
+    connection, or a failed TLS handshake (see :class:`LeanTLSError`)."""
+
+    code = "connection-failed"
+
+
+class LeanProxyError(LeanConnectionError, requests.exceptions.ProxyError):
+    """The configured proxy could not be reached or refused the tunnel."""
+
+    code = "issue-with-proxy"
+
+
+class LeanTLSError(LeanConnectionError, requests.exceptions.SSLError):
+    """The TLS handshake failed.
+
+    ``side`` says who refused: ``"server"`` when *we* could not verify the
+    server's certificate against the configured CA, ``"client"`` when the
+    server rejected (or did not receive) our client certificate, ``"unknown"``
+    when the failure does not say.
+    """
+
+    code = "tls-handshake-failed"
+
+    def __init__(self, message: str, *, side: str, code: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, code=code, **kwargs)
+        self.side = side
+
+
+class LeanTimeout(LeanError, requests.exceptions.Timeout):
+    """The server did not answer in time.
+
+    ``phase`` is ``"connect"`` (TCP + TLS handshake) or ``"read"`` (waiting for
+    the response); only a connect timeout guarantees the request was not sent.
+    """
+
+    code = "timeout"
+
+    def __init__(self, message: str, *, phase: str = "read", code: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, code=code, **kwargs)
+        self.phase = phase
+
+
+class LeanAPIError(LeanError, requests.exceptions.HTTPError):
+    """Lean (or something in front of it) answered with a non-2xx status, or a
+    2xx whose ``status`` field reports a failure.
+
+    Attributes:
+        status_code: the HTTP status code.
+        status: Lean's machine-readable code from the JSON body (for example
+            ``"CUSTOMER_ALREADY_EXISTS"``), or ``None`` when the body had none.
+        message: Lean's human message, or a description built by the SDK.
+        body: the parsed JSON body, or the raw text when it was not JSON.
+        headers: the response headers.
+        request_id: the request/correlation id the server sent, if any.
+    """
+
+    code = "remote-threw"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        status: str | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+        code: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, code=code, **kwargs)
+        self.status_code = status_code
+        self.status = status
+        self.body = body
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
+        self.request_id = request_id
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code!r}, "
+            f"status={self.status!r}, request_id={self.request_id!r})"
+        )
+
+
+class BadRequestError(LeanAPIError):
+    """HTTP 400: Lean refused the parameters (``INVALID_PARAMETERS``, ...)."""
+
+
+class AuthenticationError(LeanAPIError):
+    """HTTP 401: the app token (or Bearer token) was refused, or the client
+    certificate does not belong to this app (``CERTIFICATE_TOKEN_MISMATCH``)."""
+
+
+class PermissionDeniedError(LeanAPIError):
+    """HTTP 403: the app may not do this (``INVALID_CERTIFICATE``,
+    ``INSUFFICIENT_ACCESS_LEVEL``, ``CONSENT_EXPIRED``, ...)."""
+
+
+class NotFoundError(LeanAPIError):
+    """HTTP 404: unknown customer, entity, account, URL, ..."""
+
+
+class ConflictError(LeanAPIError):
+    """HTTP 409: the resource already exists (``CUSTOMER_ALREADY_EXISTS``)."""
+
+
+class RateLimitError(LeanAPIError):
+    """HTTP 429: too many requests, or a duplicated request still running.
+
+    ``retry_after`` is the server's ``Retry-After`` in seconds when it sent one.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(LeanAPIError):
+    """HTTP 5xx: Lean or a gateway in front of it failed."""
+
+
+class InvalidResponseError(LeanError, requests.exceptions.InvalidJSONError):
+    """A successful answer that should have been JSON was not (or was cut short)."""
+
+    code = "invalid-response"
+
+    def __init__(self, message: str, *, status_code: int, body: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.status_code = status_code
+        self.body = body

@@ -1,0 +1,211 @@
+"""A small threaded HTTPS server that can demand a client certificate.
+
+Why not ``http.server`` with a wrapped listening socket: that performs the TLS
+handshake inside ``accept()``, so one slow or failing client blocks every
+other, and handshake failures vanish into ``handle_error``.  Here each
+connection is handshaken in its own thread and failures are recorded, so tests
+can assert what the *server* saw (client certificate, headers, body, handshake
+errors), not only what the client received.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the server received it."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: bytes
+    client_cert: dict[str, Any] | None
+    tls_version: str | None
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def client_subject_cn(self) -> str | None:
+        if not self.client_cert:
+            return None
+        for rdn in self.client_cert.get("subject", ()):
+            for key, value in rdn:
+                if key == "commonName":
+                    return str(value)
+        return None
+
+
+@dataclass
+class Reply:
+    """What the server answers: a status, a body (bytes, text, or JSON-able) and headers."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encode(self) -> tuple[bytes, dict[str, str]]:
+        headers = dict(self.headers)
+        if isinstance(self.body, bytes):
+            data = self.body
+        elif isinstance(self.body, str):
+            data = self.body.encode("utf-8")
+            headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+        elif self.body is None:
+            data = b""
+        else:
+            data = json.dumps(self.body).encode("utf-8")
+            headers.setdefault("Content-Type", "application/json")
+        return data, headers
+
+
+Handler = Callable[[RecordedRequest], Reply]
+
+
+def echo(request: RecordedRequest) -> Reply:
+    """Default handler: answers 200 with what it received (minus the body)."""
+    return Reply(200, {"method": request.method, "path": request.path})
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        sock = self.connection
+        cert = sock.getpeercert() if isinstance(sock, ssl.SSLSocket) else None
+        recorded = RecordedRequest(
+            method=self.command,
+            path=self.path,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            client_cert=cert or None,
+            tls_version=sock.version() if isinstance(sock, ssl.SSLSocket) else None,
+        )
+        with self.server.lock:
+            self.server.recorded.append(recorded)
+        reply = self.server.handler(recorded)
+        data, headers = reply.encode()
+        self.send_response(reply.status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], context: ssl.SSLContext, handler: Handler) -> None:
+        super().__init__(address, _RequestHandler)
+        self.context = context
+        self.handler = handler
+        self.lock = threading.Lock()
+        self.recorded: list[RecordedRequest] = []
+        self.handshake_errors: list[str] = []
+        self.connections = 0
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # Handshake here, in the per-connection thread, not in accept().
+        request.settimeout(10)
+        try:
+            tls = self.context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as exc:
+            with self.lock:
+                self.handshake_errors.append(getattr(exc, "reason", None) or str(exc))
+            return
+        with self.lock:
+            self.connections += 1
+        try:
+            super().finish_request(tls, client_address)
+        except (ssl.SSLError, OSError) as exc:
+            with self.lock:
+                self.handshake_errors.append(getattr(exc, "reason", None) or str(exc))
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
+
+    def shutdown_request(self, request: Any) -> None:
+        try:
+            request.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        request.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # failures are recorded in finish_request; keep test output clean
+
+
+class MTLSServer:
+    """A threaded HTTPS server on 127.0.0.1 with an ephemeral port.
+
+    ``context`` decides the TLS policy (demand a client certificate with
+    ``verify_mode = CERT_REQUIRED``); ``handler`` maps a
+    :class:`RecordedRequest` to a :class:`Reply`.
+    """
+
+    def __init__(self, context: ssl.SSLContext, handler: Handler = echo, host: str = "127.0.0.1") -> None:
+        self._server = _Server((host, 0), context, handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="mtls-server", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"https://{self._server.server_address[0]}:{self.port}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._server.lock:
+            return list(self._server.recorded)
+
+    @property
+    def handshake_errors(self) -> list[str]:
+        with self._server.lock:
+            return list(self._server.handshake_errors)
+
+    @property
+    def connections(self) -> int:
+        with self._server.lock:
+            return self._server.connections
+
+    def set_handler(self, handler: Handler) -> None:
+        self._server.handler = handler
+
+    def start(self) -> MTLSServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> MTLSServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -83,7 +83,7 @@ class LeanAdapter(HTTPAdapter):
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> Any:
         host_params, _ = super().build_connection_pool_key_attributes(request, True, None)
         return host_params, {}
 

@@ -114,7 +114,11 @@ def describe_source(source: CertSource, what: str) -> str:
         return f"<{what} bytes>"
     if isinstance(source, str) and "-----BEGIN" in source:
         return f"<{what} PEM text>"
-    return os.fspath(source)
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    raise ConfigurationError(
+        f"{what} must be a file path or the file's content as bytes, got {type(source).__name__}."
+    )
 
 
 def read_source(source: CertSource, what: str) -> bytes:
@@ -444,9 +448,11 @@ def load_client_identity(
     info = CertificateInfo.of(leaf)
     if missing is not None:
         logger.warning(
-            "Could not find the issuer %r of the client certificate chain in %s%s. The server may "
-            "reject the certificate: add the missing intermediate to the cert file or the ca bundle.",
+            "Could not find the issuer %r of the %s in %s%s, so the client chain sent to the server "
+            "ends there. Unless the server already trusts that issuer it will reject the certificate: "
+            "add the issuer's certificate to the cert file or the ca bundle.",
             missing,
+            "client certificate" if len(chain) == 1 else "last intermediate certificate",
             label,
             f" or {ca.source}" if ca is not None else "",
         )

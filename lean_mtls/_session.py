@@ -183,7 +183,7 @@ class LeanSession(requests.Session):
             request.url = self.base_url + "/" + url.lstrip("/")
         return super().prepare_request(request)
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         try:
@@ -200,7 +200,7 @@ class LeanSession(requests.Session):
         requests copies the previous request's headers to the redirected one,
         so without this the app token would follow a redirect to any host.
         """
-        super().rebuild_auth(prepared_request, response)
+        super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
         url = prepared_request.url or ""
         if not (isinstance(self.auth, AppTokenAuth) and self.auth.applies_to(url)):
             prepared_request.headers.pop(APP_TOKEN_HEADER, None)

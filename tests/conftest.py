@@ -76,14 +76,15 @@ def server(mtls_server: MTLSServer) -> Iterator[MTLSServer]:
 
 @pytest.fixture()
 def client_files(tmp_path: Path, server_ca: trustme.CA, client_leaf: trustme.LeafCert,
-                 client_intermediate: trustme.CA) -> ClientFiles:
+                 client_intermediate: trustme.CA, client_root: trustme.CA) -> ClientFiles:
     """The three files as Lean's portal gives them: leaf only in the cert file,
-    the key alone, and a CA bundle.  The client intermediate sits in the CA
-    bundle, where Lean's lean_public_cert_chain.pem would have it."""
+    the key alone, and a CA bundle.  The client chain (intermediate and root)
+    sits in the CA bundle, where Lean's lean_public_cert_chain.pem has it."""
     cert = tmp_path / "my_app_cert.crt"
     key = tmp_path / "my_app_private_key.pem"
     ca = tmp_path / "lean_public_cert_chain.pem"
     cert.write_bytes(client_leaf.cert_chain_pems[0].bytes())
     key.write_bytes(client_leaf.private_key_pem.bytes())
-    ca.write_bytes(server_ca.cert_pem.bytes() + client_intermediate.cert_pem.bytes())
+    ca.write_bytes(server_ca.cert_pem.bytes() + client_intermediate.cert_pem.bytes()
+                   + client_root.cert_pem.bytes())
     return ClientFiles(cert, key, ca)

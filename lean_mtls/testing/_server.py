@@ -10,6 +10,7 @@ errors), not only what the client received.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import ssl
@@ -147,10 +148,8 @@ class _Server(ThreadingHTTPServer):
                 pass
 
     def shutdown_request(self, request: Any) -> None:
-        try:
+        with contextlib.suppress(OSError):
             request.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         request.close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -175,7 +174,7 @@ class MTLSServer:
 
     @property
     def url(self) -> str:
-        return f"https://{self._server.server_address[0]}:{self.port}"
+        return f"https://{self._server.server_address[0]!s}:{self.port}"
 
     @property
     def requests(self) -> list[RecordedRequest]:

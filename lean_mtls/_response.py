@@ -46,6 +46,28 @@ def request_id(response: requests.Response) -> str | None:
     return None
 
 
+#: Request headers whose values must never be echoed back in a message.
+SECRET_HEADERS = ("lean-app-token", "authorization", "proxy-authorization")
+
+
+def _redact_request_secrets(text: str, response: requests.Response) -> str:
+    """Some gateways and debugging proxies echo the request headers in their
+    error pages; blank out the credentials we sent before quoting a body."""
+    request = response.request
+    if request is None:
+        return text
+    for name in SECRET_HEADERS:
+        value = request.headers.get(name)
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        if value:
+            text = text.replace(value, "<redacted>")
+            for part in value.split():  # "Bearer <token>": the token alone too
+                if len(part) >= 8:
+                    text = text.replace(part, "<redacted>")
+    return text
+
+
 def body_snippet(response: requests.Response) -> str:
     """A short, single-line, human-readable excerpt of a non-JSON body."""
     content = response.content or b""
@@ -55,7 +77,7 @@ def body_snippet(response: requests.Response) -> str:
     else:
         text = content[:4096].decode(response.encoding or "utf-8", "replace")
         text = _TAG.sub(" ", _STYLE.sub(" ", text))
-    text = " ".join(html.unescape(text).split())
+    text = _redact_request_secrets(" ".join(html.unescape(text).split()), response)
     return text if len(text) <= _SNIPPET_LENGTH else text[: _SNIPPET_LENGTH - 3] + "..."
 
 
@@ -100,7 +122,7 @@ def error_from_response(response: requests.Response) -> errors.LeanAPIError:
         raw_status = body.get("status")
         lean_status = raw_status if isinstance(raw_status, str) else None
         raw_message = body.get("message") or body.get("error_description") or body.get("error")
-        lean_message = str(raw_message) if raw_message is not None else None
+        lean_message = _redact_request_secrets(str(raw_message), response) if raw_message is not None else None
 
     what = _describe_request(response)
     reason = response.reason or ""

@@ -16,7 +16,7 @@ from requests.auth import AuthBase
 from ._environments import Origin
 from .errors import ConfigurationError
 
-APP_TOKEN_HEADER = "lean-app-token"
+APP_TOKEN_HEADER = "lean-app-token"  # noqa: S105 - a header name, not a secret
 
 
 def check_header_secret(value: object, name: str) -> str:

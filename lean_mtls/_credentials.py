@@ -214,7 +214,7 @@ def _load_private_key(block: bytes, *, pem: bool, password: bytes | None, label:
             "developer portal.",
             source=label,
         ) from None
-    except Exception as exc:  # UnsupportedAlgorithm and other backend errors
+    except Exception as exc:  # noqa: BLE001 - UnsupportedAlgorithm and other backend errors
         raise CertificateError(
             f"The private key in {label} uses an unsupported format or algorithm ({type(exc).__name__}).",
             source=label,

@@ -163,11 +163,11 @@ class LeanSession(requests.Session):
                 else:
                     kwargs[name] = value
         kwargs.update(overrides)
-        for required in ("app_token", "cert"):
+        needed = {"app_token": "the app token from the developer portal", "cert": "your *_cert.crt file"}
+        for required, what in needed.items():
             if not kwargs.get(required):
                 raise ConfigurationError(
-                    f"{ENV_VARS[required]} is not set: LeanSession.from_env() needs it "
-                    f"({'the app token from the developer portal' if required == 'app_token' else 'the path to your *_cert.crt file'}).",
+                    f"{ENV_VARS[required]} is not set: LeanSession.from_env() needs it ({what}).",
                     code="missing-conf",
                 )
         app_token = kwargs.pop("app_token")

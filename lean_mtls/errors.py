@@ -20,23 +20,23 @@ from typing import Any
 import requests
 
 __all__ = [
-    "LeanError",
-    "ConfigurationError",
+    "AuthenticationError",
+    "BadRequestError",
     "CertificateError",
+    "ConfigurationError",
+    "ConflictError",
     "InvalidRequestError",
+    "InvalidResponseError",
+    "LeanAPIError",
     "LeanConnectionError",
+    "LeanError",
     "LeanProxyError",
     "LeanTLSError",
     "LeanTimeout",
-    "LeanAPIError",
-    "BadRequestError",
-    "AuthenticationError",
-    "PermissionDeniedError",
     "NotFoundError",
-    "ConflictError",
+    "PermissionDeniedError",
     "RateLimitError",
     "ServerError",
-    "InvalidResponseError",
 ]
 
 

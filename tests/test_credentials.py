@@ -190,13 +190,13 @@ def test_encrypted_key_with_wrong_password(tmp_path: Path, client_leaf, form: st
 
 def test_expired_certificate(client_intermediate: trustme.CA) -> None:
     leaf = issue(client_intermediate, "old", days_valid=-3)
-    with pytest.raises(CertificateError, match="expired on .* developer portal"):
+    with pytest.raises(CertificateError, match=r"expired on .* developer portal"):
         load_client_identity(leaf.cert_chain_pems[0].bytes(), leaf.private_key_pem.bytes())
 
 
 def test_not_yet_valid_certificate(client_intermediate: trustme.CA) -> None:
     leaf = issue(client_intermediate, "future", starts_in_days=5)
-    with pytest.raises(CertificateError, match="not valid until .* system clock"):
+    with pytest.raises(CertificateError, match=r"not valid until .* system clock"):
         load_client_identity(leaf.cert_chain_pems[0].bytes(), leaf.private_key_pem.bytes())
 
 

@@ -120,7 +120,7 @@ def test_long_text_error_body_is_cut_to_a_snippet(session: LeanSession) -> None:
 @responses.activate
 def test_empty_401_body(session: LeanSession) -> None:
     responses.get(f"{BASE}/banks/v1/", body="", status=401)
-    with pytest.raises(AuthenticationError, match="HTTP 401 .*empty body"):
+    with pytest.raises(AuthenticationError, match=r"HTTP 401 .*empty body"):
         session.banks.list()
 
 

@@ -16,9 +16,6 @@ import requests
 import trustme
 
 import lean_mtls._tls as tls_module
-from lean_mtls._adapter import LeanAdapter, TLSDescription
-from lean_mtls._credentials import load_ca_bundle
-from lean_mtls._tls import build_ssl_context
 from lean_mtls import (
     ConfigurationError,
     LeanConnectionError,
@@ -26,6 +23,9 @@ from lean_mtls import (
     LeanTimeout,
     LeanTLSError,
 )
+from lean_mtls._adapter import LeanAdapter, TLSDescription
+from lean_mtls._credentials import load_ca_bundle
+from lean_mtls._tls import build_ssl_context
 from lean_mtls.testing import MTLSServer, RecordedRequest, Reply
 
 from .conftest import APP_TOKEN, KEY_PASSWORD, ClientFiles, server_context
@@ -256,10 +256,10 @@ def test_plain_http_port_is_reported_as_tls_failure(client_files: ClientFiles) -
     thread = threading.Thread(target=answer_http, daemon=True)
     thread.start()
     try:
+        url = f"https://127.0.0.1:{listener.getsockname()[1]}"
         with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=client_files.ca,
-                         base_url=f"https://127.0.0.1:{listener.getsockname()[1]}") as session:
-            with pytest.raises(LeanTLSError) as info:
-                session.get("/banks/v1")
+                         base_url=url) as session, pytest.raises(LeanTLSError) as info:
+            session.get("/banks/v1")
         assert "may not speak TLS" in str(info.value)
     finally:
         listener.close()

@@ -142,10 +142,8 @@ class _Server(ThreadingHTTPServer):
             with self.lock:
                 self.handshake_errors.append(getattr(exc, "reason", None) or str(exc))
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 tls.close()
-            except OSError:
-                pass
 
     def shutdown_request(self, request: Any) -> None:
         with contextlib.suppress(OSError):

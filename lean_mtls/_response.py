@@ -32,6 +32,25 @@ _STATUS_CLASSES: dict[int, type[errors.LeanAPIError]] = {
     429: errors.RateLimitError,
 }
 
+#: Lean's own status codes that deserve a dedicated class whatever the HTTP status.
+_LEAN_STATUS_CLASSES: dict[str, type[errors.LeanAPIError]] = {
+    "CONSENT_EXPIRED": errors.ConsentExpiredError,
+    "RECONNECT_REQUIRED": errors.ReconnectRequiredError,
+}
+
+#: Data-call ``status`` values that mean "no data": raised, not returned.
+DATA_FAILURE_CLASSES: dict[str, type[errors.DataStatusError]] = {
+    "FAILED": errors.DataFailedError,
+    "RECONNECT_REQUIRED": errors.ReconnectRequiredError,
+    "CONSENT_EXPIRED": errors.ConsentExpiredError,
+}
+
+_DATA_ADVICE = {
+    "FAILED": "Lean or the bank could not produce the data; retry later or quote results_id to Lean support.",
+    "RECONNECT_REQUIRED": "Send the customer through LinkSDK reconnect, then call again.",
+    "CONSENT_EXPIRED": "The customer's consent expired: send the customer through LinkSDK again to renew it.",
+}
+
 _SNIPPET_LENGTH = 200
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
@@ -142,7 +161,7 @@ def error_from_response(response: requests.Response) -> errors.LeanAPIError:
     else:
         message = f"HTTP {status_code} {reason} to {what}, with an empty body."
 
-    cls = _STATUS_CLASSES.get(status_code)
+    cls = _LEAN_STATUS_CLASSES.get(lean_status or "") or _STATUS_CLASSES.get(status_code)
     if cls is None:
         cls = errors.ServerError if status_code >= 500 else errors.LeanAPIError
     kwargs: dict[str, Any] = dict(
@@ -156,7 +175,50 @@ def error_from_response(response: requests.Response) -> errors.LeanAPIError:
     )
     if cls is errors.RateLimitError:
         kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
+    if issubclass(cls, errors.DataStatusError) and isinstance(body, dict):
+        kwargs.update(_data_details(body))
     return cls(message, **kwargs)
+
+
+def _data_details(body: dict[str, Any]) -> dict[str, Any]:
+    raw = body.get("status_detail")
+    detail: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    return {
+        "results_id": body.get("results_id"),
+        "granular_status_code": detail.get("granular_status_code"),
+        "status_additional_info": detail.get("status_additional_info"),
+    }
+
+
+def raise_for_data_status(body: Any, response: requests.Response) -> None:
+    """Raise the dedicated error when a 2xx data result says FAILED,
+    RECONNECT_REQUIRED or CONSENT_EXPIRED.  ``PENDING`` and ``OK`` pass."""
+    if not isinstance(body, dict):
+        return
+    status = body.get("status")
+    if not isinstance(status, str) or status not in DATA_FAILURE_CLASSES:
+        return
+    cls = DATA_FAILURE_CLASSES[status]
+    details = _data_details(body)
+    granular = details["granular_status_code"]
+    text = f"Lean answered {status}" + (f" ({granular})" if granular else "")
+    text += f" to {_describe_request(response)}"
+    if body.get("message"):
+        text += f": {_redact_request_secrets(str(body['message']), response)}"
+    text += f". {_DATA_ADVICE[status]}"
+    if details["results_id"]:
+        text += f" results_id={details['results_id']}"
+    raise cls(
+        text,
+        status_code=response.status_code,
+        status=status,
+        body=body,
+        headers=response.headers,
+        request_id=request_id(response),
+        response=response,
+        request=response.request,
+        **details,
+    )
 
 
 def decode_json(response: requests.Response) -> Any:

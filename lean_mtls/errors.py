@@ -25,6 +25,9 @@ __all__ = [
     "CertificateError",
     "ConfigurationError",
     "ConflictError",
+    "ConsentExpiredError",
+    "DataFailedError",
+    "DataStatusError",
     "InvalidRequestError",
     "InvalidResponseError",
     "LeanAPIError",
@@ -36,6 +39,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ReconnectRequiredError",
     "ServerError",
 ]
 
@@ -215,6 +219,48 @@ class RateLimitError(LeanAPIError):
 
 class ServerError(LeanAPIError):
     """HTTP 5xx: Lean or a gateway in front of it failed."""
+
+
+class DataStatusError(LeanAPIError):
+    """A data call answered (often with HTTP 200 or 202) with a ``status`` that
+    is not ``OK``: the request was understood but the bank data is not there.
+
+    Attributes (besides :class:`LeanAPIError`'s):
+        results_id: Lean's id for this result, to quote to Lean support.
+        granular_status_code: ``status_detail.granular_status_code`` (e.g.
+            ``BANK_MAINTENANCE``), when Lean sent one.
+        status_additional_info: ``status_detail.status_additional_info``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        results_id: str | None = None,
+        granular_status_code: str | None = None,
+        status_additional_info: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.results_id = results_id
+        self.granular_status_code = granular_status_code
+        self.status_additional_info = status_additional_info
+
+
+class DataFailedError(DataStatusError):
+    """``status: FAILED``: the bank or Lean could not produce the data
+    (``granular_status_code`` says why, e.g. ``BANK_MAINTENANCE``, ``LEAN_ERROR``)."""
+
+
+class ReconnectRequiredError(DataStatusError):
+    """``status: RECONNECT_REQUIRED``: the bank connection needs the customer
+    again.  Send the customer through LinkSDK ``reconnect`` and retry."""
+
+
+class ConsentExpiredError(DataStatusError, PermissionDeniedError):
+    """``status: CONSENT_EXPIRED`` (HTTP 200 on data calls, 403 on refreshes):
+    the customer's consent has lapsed.  Send the customer through LinkSDK
+    again to renew it, then retry."""
 
 
 class InvalidResponseError(LeanError, requests.exceptions.InvalidJSONError):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from ._adapter import DEFAULT_POOL_SIZE, LeanAdapter
-from ._auth import AppTokenAuth
+from ._auth import AppTokenAuth, ClientCredentialsAuth
 from ._credentials import CertificateInfo
-from ._environments import Environment, Region
+from ._environments import AuthMode, Environment, Region
 from ._session import DEFAULT_TIMEOUT, LeanSession
 from ._version import __version__
 from .errors import (
@@ -40,10 +40,12 @@ __all__ = [
     "DEFAULT_POOL_SIZE",
     "DEFAULT_TIMEOUT",
     "AppTokenAuth",
+    "AuthMode",
     "AuthenticationError",
     "BadRequestError",
     "CertificateError",
     "CertificateInfo",
+    "ClientCredentialsAuth",
     "ConfigurationError",
     "ConflictError",
     "ConsentExpiredError",

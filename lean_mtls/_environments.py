@@ -7,10 +7,13 @@ servers, proxies in front of Lean, or hosts this table does not know yet.
 from __future__ import annotations
 
 import enum
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
+
+_E = TypeVar("_E", bound=enum.Enum)
 
 
 class Environment(str, enum.Enum):
@@ -28,13 +31,67 @@ class Region(str, enum.Enum):
     KSA = "ksa"
 
 
-#: API origins for the app-token + mTLS scheme.  The sandbox entry is Lean's
-#: *mTLS* sandbox: ``https://sandbox.leantech.me`` does not ask for a client
-#: certificate, so it would not exercise the very thing this SDK is for.
-API_ORIGINS: dict[tuple[Region, Environment], str] = {
-    (Region.UAE, Environment.SANDBOX): "https://mtls.sandbox.leantech.me",
-    (Region.UAE, Environment.PRODUCTION): "https://api.leantech.me",
+class AuthMode(str, enum.Enum):
+    """How requests authenticate.
+
+    ``APP_TOKEN``: the ``lean-app-token`` header, with the client certificate
+    (Lean's mTLS scheme).  ``OAUTH``: an OAuth2 client-credentials Bearer token
+    from the region's auth host (Lean's newer scheme; a client certificate is
+    optional because Lean's docs leave open whether those hosts demand one).
+    """
+
+    APP_TOKEN = "app_token"
+    OAUTH = "oauth"
+
+
+@dataclass(frozen=True)
+class Hosts:
+    """One row of the host table."""
+
+    api: str
+    auth: str | None = None
+    #: The host refuses connections without a client certificate.
+    requires_client_cert: bool = False
+    #: Set when the row rests on a single or third-party source (see LEAN_API.md).
+    uncertain: str | None = None
+
+
+#: Region x environment x auth mode -> hosts, from Lean's docs, Postman
+#: collections and lfs-mtls (see shared/LEAN_API.md).  Sandbox in app-token mode is
+#: Lean's *mTLS* sandbox: ``https://sandbox.leantech.me`` asks for no client
+#: certificate, so it would not exercise what this SDK is for.
+HOSTS: dict[tuple[Region, Environment, AuthMode], Hosts] = {
+    (Region.UAE, Environment.SANDBOX, AuthMode.APP_TOKEN): Hosts(
+        "https://mtls.sandbox.leantech.me", requires_client_cert=True
+    ),
+    (Region.UAE, Environment.PRODUCTION, AuthMode.APP_TOKEN): Hosts(
+        "https://api.leantech.me", requires_client_cert=True
+    ),
+    (Region.KSA, Environment.SANDBOX, AuthMode.APP_TOKEN): Hosts(
+        "https://mtls.sandbox.sa.leantech.me",
+        requires_client_cert=True,
+        uncertain="derived from Lean's lfs-mtls host formula, not from the docs",
+    ),
+    (Region.KSA, Environment.PRODUCTION, AuthMode.APP_TOKEN): Hosts(
+        "https://api.sa.leantech.me", requires_client_cert=True
+    ),
+    (Region.UAE, Environment.SANDBOX, AuthMode.OAUTH): Hosts(
+        "https://sandbox.leantech.me",
+        "https://auth.sandbox.leantech.me",
+        uncertain="the UAE sandbox auth host is not in Lean's first-party docs; pass auth_url= to override",
+    ),
+    (Region.UAE, Environment.PRODUCTION, AuthMode.OAUTH): Hosts(
+        "https://api2.leantech.me", "https://auth.leantech.me"
+    ),
+    (Region.KSA, Environment.SANDBOX, AuthMode.OAUTH): Hosts(
+        "https://sandbox.sa.leantech.me", "https://auth.sandbox.sa.leantech.me"
+    ),
+    (Region.KSA, Environment.PRODUCTION, AuthMode.OAUTH): Hosts(
+        "https://api2.sa.leantech.me", "https://auth.sa.leantech.me"
+    ),
 }
+
+TOKEN_PATH = "/oauth2/token"
 
 
 class Origin(NamedTuple):
@@ -58,18 +115,33 @@ class Origin(NamedTuple):
         return cls(scheme, (parts.hostname or "").lower(), port)
 
 
-def parse_environment(value: str | Environment) -> Environment:
-    """Return the :class:`Environment` named by ``value`` (case-insensitive)."""
-    if isinstance(value, Environment):
+def _parse_choice(value: object, enum_type: type[_E], what: str) -> _E:
+    if isinstance(value, enum_type):
         return value
     try:
-        return Environment(str(value).strip().lower())
+        return enum_type(str(value).strip().lower())
     except ValueError:
-        valid = ", ".join(repr(e.value) for e in Environment)
+        valid = ", ".join(repr(e.value) for e in enum_type)
         raise ConfigurationError(
-            f"Unknown Lean environment {value!r}: use one of {valid}, "
-            "or pass base_url= for another server."
+            f"Unknown Lean {what} {value!r}: use one of {valid}, or pass base_url= for another server."
         ) from None
+
+
+def parse_environment(value: str | Environment) -> Environment:
+    """Return the :class:`Environment` named by ``value`` (case-insensitive)."""
+    return _parse_choice(value, Environment, "environment")
+
+
+def parse_region(value: str | Region) -> Region:
+    """Return the :class:`Region` named by ``value`` (case-insensitive)."""
+    return _parse_choice(value, Region, "region")
+
+
+def parse_auth_mode(value: str | AuthMode) -> AuthMode:
+    """Return the :class:`AuthMode` named by ``value`` (``"app_token"`` or ``"oauth"``)."""
+    if isinstance(value, str):
+        value = value.replace("-", "_")
+    return _parse_choice(value, AuthMode, "auth mode")
 
 
 def normalize_base_url(base_url: str) -> str:
@@ -89,9 +161,32 @@ def normalize_base_url(base_url: str) -> str:
     return base_url.strip().rstrip("/")
 
 
-def resolve_base_url(environment: str | Environment, base_url: str | None) -> tuple[Environment, str]:
-    """Pick the API base URL: ``base_url`` when given, else the table entry."""
-    env = parse_environment(environment)
-    if base_url is not None:
-        return env, normalize_base_url(base_url)
-    return env, API_ORIGINS[(Region.UAE, env)]
+def resolve_hosts(
+    region: Region,
+    environment: Environment,
+    mode: AuthMode,
+    base_url: str | None = None,
+    auth_url: str | None = None,
+) -> Hosts:
+    """Pick the API base URL and auth host.
+
+    ``base_url`` / ``auth_url`` override the table (local servers, proxies, hosts
+    this table does not know).  With a ``base_url`` override the SDK cannot
+    know whether the server demands a client certificate, so it does not insist.
+    """
+    row = HOSTS.get((region, environment, mode))
+    if row is None:
+        raise ConfigurationError(
+            f"Lean documents no {mode.value} host for {region.value}/{environment.value}; "
+            "pass base_url= (and auth_url= for OAuth) explicitly."
+        )
+    api = normalize_base_url(base_url) if base_url is not None else row.api
+    auth = normalize_base_url(auth_url) if auth_url is not None else row.auth
+    if mode is AuthMode.OAUTH and auth is None:  # pragma: no cover - every OAuth row has an auth host
+        raise ConfigurationError("OAuth needs an auth host: pass auth_url=.", code="missing-conf")
+    return Hosts(api, auth, row.requires_client_cert and base_url is None, row.uncertain)
+
+
+def token_url(auth_origin: str) -> str:
+    """The OAuth2 token endpoint of an auth host (``auth_url`` may already end with it)."""
+    return auth_origin if auth_origin.endswith(TOKEN_PATH) else auth_origin + TOKEN_PATH

@@ -16,10 +16,20 @@ from typing import TYPE_CHECKING, Any, Union
 import requests
 
 from ._adapter import DEFAULT_POOL_SIZE, LeanAdapter, TLSDescription, map_transport_error
-from ._auth import APP_TOKEN_HEADER, AppTokenAuth
+from ._auth import APP_TOKEN_HEADER, AUTHORIZATION_HEADER, AppTokenAuth, ClientCredentialsAuth, _OriginBoundAuth
 from ._credentials import CertificateInfo, CertSource, Password, load_ca_bundle, load_client_identity
-from ._environments import Environment, Origin, resolve_base_url
-from ._response import decode_json
+from ._environments import (
+    AuthMode,
+    Environment,
+    Origin,
+    Region,
+    parse_auth_mode,
+    parse_environment,
+    parse_region,
+    resolve_hosts,
+    token_url,
+)
+from ._response import decode_json, raise_for_data_status
 from ._tls import build_ssl_context
 from ._version import __version__
 from .errors import ConfigurationError, LeanError
@@ -27,6 +37,12 @@ from .errors import ConfigurationError, LeanError
 if TYPE_CHECKING:
     from .resources.banks import Banks
     from .resources.customers import Customers
+    from .resources.data import Data
+    from .resources.data_v1 import DataV1
+    from .resources.entities import Entities
+    from .resources.insights import Insights
+    from .resources.payments import Payments
+    from .resources.verifications import Verifications
 
 #: (connect, read) seconds.  Lean may take up to 50 s to answer a synchronous
 #: data call before falling back to async, so the read timeout leaves room for
@@ -42,8 +58,26 @@ ENV_VARS = {
     "ca": "LEAN_CA",
     "key_password": "LEAN_KEY_PASSWORD",
     "environment": "LEAN_ENVIRONMENT",
+    "region": "LEAN_REGION",
+    "auth": "LEAN_AUTH",
+    "client_id": "LEAN_CLIENT_ID",
+    "client_secret": "LEAN_CLIENT_SECRET",
+    "scope": "LEAN_SCOPE",
     "base_url": "LEAN_BASE_URL",
+    "auth_url": "LEAN_AUTH_URL",
 }
+
+
+def _pick_auth_mode(auth: str | AuthMode | None, client_secret: str | None) -> AuthMode:
+    if auth is None:
+        return AuthMode.OAUTH if client_secret is not None else AuthMode.APP_TOKEN
+    return parse_auth_mode(auth)
+
+
+def _origin_text(url: str) -> str:
+    origin = Origin.of(url)
+    default = 443 if origin.scheme == "https" else 80
+    return f"{origin.scheme}://{origin.host}" + ("" if origin.port == default else f":{origin.port}")
 
 
 def default_user_agent() -> str:
@@ -100,14 +134,20 @@ class LeanSession(requests.Session):
 
     def __init__(
         self,
-        app_token: str,
+        app_token: str | None = None,
         *,
-        cert: CertSource,
+        cert: CertSource | None = None,
         key: CertSource | None = None,
         ca: CertSource | None = None,
         key_password: Password | None = None,
         environment: str | Environment = Environment.SANDBOX,
+        region: str | Region = Region.UAE,
+        auth: str | AuthMode | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        scope: str = "api",
         base_url: str | None = None,
+        auth_url: str | None = None,
         timeout: TimeoutType = DEFAULT_TIMEOUT,
         pool_size: int = DEFAULT_POOL_SIZE,
         proxies: dict[str, str] | None = None,
@@ -115,33 +155,63 @@ class LeanSession(requests.Session):
         super().__init__()
         # Before anything can fail: the environment must never choose our CA or proxy.
         self.trust_env = False
-        self.environment, self.base_url = resolve_base_url(environment, base_url)
+        self.environment = parse_environment(environment)
+        self.region = parse_region(region)
+        self.auth_mode = _pick_auth_mode(auth, client_secret)
+        hosts = resolve_hosts(self.region, self.environment, self.auth_mode, base_url, auth_url)
+        self.base_url = hosts.api
+        #: The OAuth2 token endpoint (``None`` in app-token mode).
+        self.token_url = token_url(hosts.auth) if self.auth_mode is AuthMode.OAUTH and hosts.auth else None
         self.timeout = _normalize_timeout(timeout)
         if not isinstance(pool_size, int) or pool_size < 1:
             raise ConfigurationError(f"pool_size must be a positive integer, got {pool_size!r}.")
+        if cert is None and (hosts.requires_client_cert or key is not None):
+            raise ConfigurationError(
+                f"cert= is required: {self.base_url} only accepts mutual TLS. Pass the *_cert.crt file "
+                "from Lean's developer portal (or set LEAN_CERT).",
+                code="missing-conf",
+            )
 
         ca_bundle = load_ca_bundle(ca) if ca is not None else None
-        identity = load_client_identity(cert, key, key_password, ca_bundle)
-        #: Subject, issuer, serial, fingerprint and validity of the client certificate.
-        self.certificate: CertificateInfo = identity.info
+        identity = load_client_identity(cert, key, key_password, ca_bundle) if cert is not None else None
+        #: Subject, issuer, serial, fingerprint and validity of the client certificate (None without one).
+        self.certificate: CertificateInfo | None = identity.info if identity is not None else None
         context = build_ssl_context(identity, ca_bundle)
         del identity  # the key now lives only inside the SSL context
 
-        origin = Origin.of(self.base_url)
-        self.origin = f"{origin.scheme}://{origin.host}" + ("" if origin.port == 443 else f":{origin.port}")
+        self.origin = _origin_text(self.base_url)
         self._tls_description = TLSDescription(
             ca_source=ca_bundle.source if ca_bundle is not None else "the system trust store",
-            client_subject=self.certificate.subject,
+            client_subject=self.certificate.subject if self.certificate is not None else None,
         )
-        self.mount(
-            self.origin + "/",
-            LeanAdapter(context, self._tls_description, pool_maxsize=pool_size),
-        )
-        self.auth = AppTokenAuth(app_token, origins=[self.origin])
+        adapter = LeanAdapter(context, self._tls_description, pool_maxsize=pool_size)
+        lean_origins = {self.origin} | ({_origin_text(self.token_url)} if self.token_url else set())
+        for origin in lean_origins:
+            self.mount(origin + "/", adapter)
+        self.auth = self._build_auth(app_token, client_id, client_secret, scope)
         self.headers["User-Agent"] = default_user_agent()
         self.headers["Accept"] = "application/json"
         if proxies:
             self.proxies.update(proxies)
+
+    def _build_auth(
+        self, app_token: str | None, client_id: str | None, client_secret: str | None, scope: str
+    ) -> AppTokenAuth | ClientCredentialsAuth:
+        if self.auth_mode is AuthMode.APP_TOKEN:
+            if client_secret is not None:
+                raise ConfigurationError("client_secret= is only used with auth='oauth'.")
+            return AppTokenAuth(app_token, origins=[self.origin])  # type: ignore[arg-type]
+        if self.token_url is None:  # pragma: no cover - resolve_hosts guarantees it
+            raise ConfigurationError("OAuth needs auth_url=.", code="missing-conf")
+        # Lean: "Your Application ID and app token are the same value".
+        return ClientCredentialsAuth(
+            client_id or app_token,  # type: ignore[arg-type]
+            client_secret,  # type: ignore[arg-type]
+            token_url=self.token_url,
+            origins=[self.origin],
+            scope=scope,
+            token_session=self,
+        )
 
     # ------------------------------------------------------------------ construction helpers
 
@@ -163,14 +233,13 @@ class LeanSession(requests.Session):
                 else:
                     kwargs[name] = value
         kwargs.update(overrides)
-        needed = {"app_token": "the app token from the developer portal", "cert": "your *_cert.crt file"}
-        for required, what in needed.items():
-            if not kwargs.get(required):
-                raise ConfigurationError(
-                    f"{ENV_VARS[required]} is not set: LeanSession.from_env() needs it ({what}).",
-                    code="missing-conf",
-                )
-        app_token = kwargs.pop("app_token")
+        if not kwargs.get("app_token") and not kwargs.get("client_id"):
+            raise ConfigurationError(
+                "LEAN_APP_TOKEN is not set: LeanSession.from_env() needs the app token from the developer "
+                "portal (or LEAN_CLIENT_ID and LEAN_CLIENT_SECRET for OAuth).",
+                code="missing-conf",
+            )
+        app_token = kwargs.pop("app_token", None)
         return cls(app_token, **kwargs)
 
     # ------------------------------------------------------------------ requests.Session hooks
@@ -202,10 +271,11 @@ class LeanSession(requests.Session):
         """
         super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
         url = prepared_request.url or ""
-        if not (isinstance(self.auth, AppTokenAuth) and self.auth.applies_to(url)):
-            prepared_request.headers.pop(APP_TOKEN_HEADER, None)
-            if Origin.of(url) != Origin.of(response.request.url or ""):
-                prepared_request.headers.pop("Authorization", None)
+        if isinstance(self.auth, _OriginBoundAuth) and self.auth.applies_to(url):
+            return
+        prepared_request.headers.pop(APP_TOKEN_HEADER, None)
+        if isinstance(self.auth, _OriginBoundAuth) or Origin.of(url) != Origin.of(response.request.url or ""):
+            prepared_request.headers.pop(AUTHORIZATION_HEADER, None)
 
     # ------------------------------------------------------------------ JSON API
 
@@ -221,6 +291,15 @@ class LeanSession(requests.Session):
         response = self.request(method, path, **kwargs)
         return decode_json(response)
 
+    def _request_data(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Like :meth:`request_json`, for Lean data calls: a 2xx whose
+        ``status`` is FAILED, RECONNECT_REQUIRED or CONSENT_EXPIRED raises the
+        matching :class:`~lean_mtls.errors.DataStatusError`; PENDING is returned."""
+        response = self.request(method, path, **kwargs)
+        body = decode_json(response)
+        raise_for_data_status(body, response)
+        return body
+
     # ------------------------------------------------------------------ resources
 
     @cached_property
@@ -232,14 +311,59 @@ class LeanSession(requests.Session):
 
     @cached_property
     def customers(self) -> Customers:
-        """Customers: ``create``, ``get``, ``get_by_app_user_id``."""
+        """Customers: create, get, get_by_app_user_id, list, update."""
         from .resources.customers import Customers
 
         return Customers(self)
 
+    @cached_property
+    def entities(self) -> Entities:
+        """Entities (bank connections made through LinkSDK)."""
+        from .resources.entities import Entities
+
+        return Entities(self)
+
+    @cached_property
+    def data(self) -> Data:
+        """Data API v2: accounts, balances, transactions, refreshes, results."""
+        from .resources.data import Data
+
+        return Data(self)
+
+    @cached_property
+    def data_v1(self) -> DataV1:
+        """Legacy Data API v1 (POST with a JSON body); prefer :attr:`data`."""
+        from .resources.data_v1 import DataV1
+
+        return DataV1(self)
+
+    @cached_property
+    def payments(self) -> Payments:
+        """Payment intents, payments, destinations and payment sources."""
+        from .resources.payments import Payments
+
+        return Payments(self)
+
+    @cached_property
+    def insights(self) -> Insights:
+        """Insights: income, expenses, cashflows, name verification."""
+        from .resources.insights import Insights
+
+        return Insights(self)
+
+    @cached_property
+    def verifications(self) -> Verifications:
+        """Account (IBAN) verifications."""
+        from .resources.verifications import Verifications
+
+        return Verifications(self)
+
     def __repr__(self) -> str:
         cert = self.certificate
+        identity = "no client certificate"
+        if cert is not None:
+            identity = f"certificate={cert.subject!r} expires={cert.not_after:%Y-%m-%d}"
         return (
-            f"<LeanSession base_url={self.base_url!r} environment={self.environment.value!r} "
-            f"certificate={cert.subject!r} expires={cert.not_after:%Y-%m-%d}>"
+            f"<LeanSession base_url={self.base_url!r} region={self.region.value!r} "
+            f"environment={self.environment.value!r} auth={self.auth_mode.value!r} {identity}>"
         )

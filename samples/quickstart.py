@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - guidance for a missing extra
 from lean_mtls import ConflictError, LeanSession, LeanTLSError
 from lean_mtls.testing import MTLSServer, RecordedRequest, Reply
 
-APP_TOKEN = "sample-app-token-not-a-real-one"  # noqa: S105 - a fake token for a local server
+APP_TOKEN = "sample-app-token-not-a-real-one"  # a fake token for a local server
 BANKS = [
     {"identifier": "LEANMB1", "name": "Lean Mockbank One", "country_code": "ARE", "active": True},
     {"identifier": "ENBD_UAE", "name": "Emirates NBD", "country_code": "ARE", "active": True},

@@ -122,13 +122,16 @@ def test_untrusted_server_certificate(server: MTLSServer, client_files: ClientFi
 
 def test_client_certificate_from_an_unknown_ca_is_rejected(server: MTLSServer, client_files: ClientFiles) -> None:
     stranger = issue(trustme.CA(), "stranger")
-    served = len(server.requests)
+    served, refused = len(server.requests), len(server.handshake_errors)
     with LeanSession(APP_TOKEN, cert=stranger.cert_chain_pems[0].bytes(), key=stranger.private_key_pem.bytes(),
                      ca=client_files.ca, base_url=server.url) as session, pytest.raises(LeanTLSError) as info:
         session.get("/banks/v1")
     assert info.value.side == "client"
     assert len(server.requests) == served  # nothing reached the application
-    assert server.handshake_errors
+    deadline = time.monotonic() + 3  # the server thread records the failure after the client sees it
+    while len(server.handshake_errors) == refused and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(server.handshake_errors) > refused
     assert "rejected the client certificate" in str(info.value)
 
 

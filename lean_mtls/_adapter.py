@@ -54,6 +54,8 @@ class TLSDescription:
 
     ca_source: str
     client_subject: str | None
+    #: False for adapters that serve hosts other than Lean's.
+    is_lean: bool = True
 
 
 class LeanAdapter(HTTPAdapter):
@@ -189,10 +191,16 @@ def _tls_error(
     ca = description.ca_source if description else "the configured CA"
     if isinstance(error, ssl.SSLCertVerificationError) or reason == "CERTIFICATE_VERIFY_FAILED":
         detail = getattr(error, "verify_message", None) or reason or str(error)
+        advice = (
+            "Use Lean's certificate chain for this environment (lean_public_cert_chain.pem from the "
+            "developer portal) as ca=, and check the host."
+            if description is None or description.is_lean
+            else "This host is not the Lean origin the session was built for; check where the request "
+            "(or a redirect) was going."
+        )
         return LeanTLSError(
             f"Could not verify the server certificate of {host}: {detail}. The server is checked "
-            f"against {ca}. Use Lean's certificate chain for this environment "
-            "(lean_public_cert_chain.pem from the developer portal) as ca=, and check the host.",
+            f"against {ca}. {advice}",
             side="server",
             code="server-not-trusted",
             **extra,

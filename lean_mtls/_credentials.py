@@ -38,10 +38,11 @@ Password = Union[str, bytes, Callable[[], Union[str, bytes]]]
 #: Warn when the client certificate has fewer days than this left.
 EXPIRY_WARNING_DAYS = 30
 
-_PEM_BLOCK = re.compile(
-    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL
-)
+# Tolerant of what editors, vaults, CI variables and Windows do to PEM text: trailing blanks,
+# CRLF, line breaks turned into spaces or into a literal backslash-n.
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
 _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
+_PKCS7_LABELS = {b"PKCS7", b"CMS"}
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,13 @@ def _password_bytes(password: Password | None) -> bytes | None:
     if password is None:
         return None
     if callable(password):
-        password = password()
+        try:
+            password = password()
+        except Exception as exc:  # noqa: BLE001 - a vault lookup can fail in any way
+            raise CertificateError(
+                f"The key_password callable failed ({type(exc).__name__}); check the secret store it reads.",
+                code="missing-conf",
+            ) from None
     if isinstance(password, str):
         return password.encode("utf-8")
     if isinstance(password, bytes):
@@ -170,7 +177,43 @@ def _password_bytes(password: Password | None) -> bytes | None:
 
 
 def _pem_blocks(data: bytes) -> list[tuple[bytes, bytes]]:
-    return [(m.group(1), m.group(0)) for m in _PEM_BLOCK.finditer(data)]
+    """``(label, normalised PEM block)`` pairs: each line stripped, LF endings."""
+    if b"\\n" in data:
+        data = data.replace(b"\\r", b"").replace(b"\\n", b"\n")
+    blocks = []
+    for match in _PEM_BLOCK.finditer(data):
+        label, body = match.group(1), match.group(2)
+        if b":" in body:  # RFC 1421 headers (legacy encrypted keys): keep the line structure
+            lines = [line.strip() for line in body.strip().splitlines()]
+        else:  # plain base64: rewrap, whatever whitespace it arrived with
+            joined = b"".join(body.split())
+            lines = [joined[i : i + 64] for i in range(0, len(joined), 64)]
+        pem = b"\n".join([b"-----BEGIN " + label + b"-----", *lines, b"-----END " + label + b"-----", b""])
+        blocks.append((label, pem))
+    return blocks
+
+
+def _first_der_element(der: bytes) -> bytes:
+    """The first DER element of ``der``: OpenSSL's TRUSTED CERTIFICATE blocks
+    append trust settings after the certificate."""
+    if len(der) < 2:
+        return der
+    length = der[1]
+    if length < 0x80:
+        return der[: 2 + length]
+    count = length & 0x7F
+    return der[: 2 + count + int.from_bytes(der[2 : 2 + count], "big")]
+
+
+def _load_pem_certificate(label: bytes, block: bytes) -> x509.Certificate:
+    import base64
+
+    from cryptography import x509
+
+    if label == b"TRUSTED CERTIFICATE":
+        body = b"".join(line for line in block.splitlines() if not line.startswith(b"-----"))
+        return x509.load_der_x509_certificate(_first_der_element(base64.b64decode(body)))
+    return x509.load_pem_x509_certificate(block.replace(b"X509 CERTIFICATE", b"CERTIFICATE"))
 
 
 # --------------------------------------------------------------------------- parsing
@@ -229,14 +272,19 @@ class _Parsed:
 
 
 def _parse_pem(data: bytes, label: str, password: bytes | None, what: str) -> _Parsed:
-    from cryptography import x509
-
     certs: list[x509.Certificate] = []
     key: PrivateKeyTypes | None = None
     for kind, block in _pem_blocks(data):
-        if kind in _CERT_LABELS:
+        if kind in _PKCS7_LABELS:
+            from cryptography.hazmat.primitives.serialization import pkcs7
+
             try:
-                certs.append(x509.load_pem_x509_certificate(block.replace(b"TRUSTED CERTIFICATE", b"CERTIFICATE")))
+                certs.extend(pkcs7.load_pem_pkcs7_certificates(block))
+            except ValueError:
+                raise CertificateError(f"{label} holds a PKCS#7 block that cannot be read.", source=label) from None
+        elif kind in _CERT_LABELS:
+            try:
+                certs.append(_load_pem_certificate(kind, block))
             except ValueError:
                 raise CertificateError(
                     f"{label} contains a damaged certificate block (the PEM data does not decode). "
@@ -304,12 +352,19 @@ def _public_key_der(obj: object) -> bytes:
     return data
 
 
+def _same_name(a: x509.Name, b: x509.Name) -> bool:
+    # RFC 5280 name matching is case-insensitive and whitespace-folding, as is OpenSSL's.
+    return a == b or " ".join(a.rfc4514_string().casefold().split()) == " ".join(
+        b.rfc4514_string().casefold().split()
+    )
+
+
 def _is_self_issued(cert: x509.Certificate) -> bool:
-    return cert.issuer == cert.subject
+    return _same_name(cert.issuer, cert.subject)
 
 
 def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    if cert.issuer != issuer.subject:
+    if not _same_name(cert.issuer, issuer.subject):
         return False
     try:
         cert.verify_directly_issued_by(issuer)
@@ -405,7 +460,7 @@ def load_client_identity(
     PEM or DER, or be a PKCS#12 bundle holding all of them.
     """
     pw = _password_bytes(password)
-    parsed_cert = _parse(cert, "certificate", pw if key is None else None)
+    parsed_cert = _parse(cert, "certificate", pw)
     parsed_key = _parse(key, "key", pw) if key is not None else None
     label = parsed_cert.label
 

@@ -111,8 +111,32 @@ class Origin(NamedTuple):
         except ValueError:
             port = None
         if port is None:
-            port = 443 if scheme == "https" else 80
+            port = DEFAULT_PORTS.get(scheme, 0)
         return cls(scheme, (parts.hostname or "").lower(), port)
+
+    def text(self) -> str:
+        """``scheme://host[:port]`` as requests matches mounts: default port
+        omitted, IPv6 hosts in brackets."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        port = "" if self.port == DEFAULT_PORTS.get(self.scheme) else f":{self.port}"
+        return f"{self.scheme}://{host}{port}"
+
+
+DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def without_default_port(url: str) -> str:
+    """``https://host:443/x`` -> ``https://host/x``, so that every spelling of
+    an origin reaches the adapter mounted for it."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return url
+    if port is None or port != DEFAULT_PORTS.get(parts.scheme.lower()):
+        return url
+    netloc = parts.netloc.rsplit(":", 1)[0]
+    return parts._replace(netloc=netloc).geturl()
 
 
 def _parse_choice(value: object, enum_type: type[_E], what: str) -> _E:
@@ -158,7 +182,9 @@ def normalize_base_url(base_url: str) -> str:
         )
     if parts.query or parts.fragment:
         raise ConfigurationError(f"base_url must not carry a query or fragment, got {base_url!r}.")
-    return base_url.strip().rstrip("/")
+    if parts.username or parts.password:
+        raise ConfigurationError("base_url must not carry credentials; use app_token= or client_secret=.")
+    return without_default_port(base_url.strip()).rstrip("/")
 
 
 def resolve_hosts(

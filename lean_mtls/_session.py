@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Union
 
 import requests
+from requests.adapters import BaseAdapter
 
 from ._adapter import DEFAULT_POOL_SIZE, LeanAdapter, TLSDescription, map_transport_error
 from ._auth import APP_TOKEN_HEADER, AUTHORIZATION_HEADER, AppTokenAuth, ClientCredentialsAuth, _OriginBoundAuth
@@ -28,6 +29,7 @@ from ._environments import (
     parse_region,
     resolve_hosts,
     token_url,
+    without_default_port,
 )
 from ._response import decode_json, raise_for_data_status
 from ._tls import build_ssl_context
@@ -74,10 +76,11 @@ def _pick_auth_mode(auth: str | AuthMode | None, client_secret: str | None) -> A
     return parse_auth_mode(auth)
 
 
+_DEFAULT_TRUST = TLSDescription("requests' default CA bundle (certifi)", None, is_lean=False)
+
+
 def _origin_text(url: str) -> str:
-    origin = Origin.of(url)
-    default = 443 if origin.scheme == "https" else 80
-    return f"{origin.scheme}://{origin.host}" + ("" if origin.port == default else f":{origin.port}")
+    return Origin.of(url).text()
 
 
 def default_user_agent() -> str:
@@ -252,6 +255,13 @@ class LeanSession(requests.Session):
             request.url = self.base_url + "/" + url.lstrip("/")
         return super().prepare_request(request)
 
+    def get_adapter(self, url: str) -> BaseAdapter:
+        # requests matches mounts by string prefix: "https://host:443/" would
+        # miss the adapter mounted on "https://host/" and go out without the
+        # client certificate while the auth (which compares origins) still
+        # adds the token.  Normalising the port closes that gap.
+        return super().get_adapter(without_default_port(url))
+
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
@@ -260,8 +270,10 @@ class LeanSession(requests.Session):
         except LeanError:
             raise
         except requests.RequestException as exc:
-            # Failures while reading the body happen here, after the adapter returned.
-            raise map_transport_error(exc, request.url or "", self._tls_description) from None
+            # Failures of adapters that are not ours, and of reading the body.
+            adapter = self.get_adapter(request.url or "")
+            description = adapter.description if isinstance(adapter, LeanAdapter) else _DEFAULT_TRUST
+            raise map_transport_error(exc, request.url or "", description) from None
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
         """On redirects, drop Lean credentials unless the target is the Lean origin.

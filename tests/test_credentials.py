@@ -284,3 +284,59 @@ def test_errors_never_contain_pem_content(tmp_path: Path, client_leaf, client_in
         text = str(info.value) + repr(info.value)
         assert "BEGIN" not in text and "PRIVATE KEY-----" not in text
         assert KEY_PASSWORD not in text and "wr0ng-Pa55" not in text
+
+
+# ---------------------------------------------------------------------- PEM as it arrives in the wild
+
+
+def test_pem_with_trailing_blanks_and_crlf(client_leaf: trustme.LeafCert) -> None:
+    def mangle(pem: bytes) -> bytes:
+        return b"".join(line + b"   \r\n" for line in pem.splitlines())
+
+    identity = load_client_identity(mangle(client_leaf.cert_chain_pems[0].bytes()),
+                                    mangle(client_leaf.private_key_pem.bytes()))
+    assert "CN=app-1234" in subject_cn(identity)
+
+
+@pytest.mark.parametrize("how", ["literal-backslash-n", "spaces"])
+def test_pem_from_a_ci_variable_with_broken_newlines(client_leaf: trustme.LeafCert, how: str) -> None:
+    def flatten(pem: bytes) -> bytes:
+        return pem.strip().replace(b"\n", b"\\n" if how == "literal-backslash-n" else b" ")
+
+    identity = load_client_identity(flatten(client_leaf.cert_chain_pems[0].bytes()).decode(),
+                                    flatten(client_leaf.private_key_pem.bytes()))
+    assert "CN=app-1234" in subject_cn(identity)
+
+
+def test_openssl_trusted_certificate_block_in_ca_bundle(server_ca: trustme.CA) -> None:
+    import base64
+
+    der = certificate(server_ca.cert_pem).public_bytes(serialization.Encoding.DER)
+    aux = bytes.fromhex("300c300a06082b06010505070301")  # trust settings OpenSSL appends (serverAuth)
+    body = base64.encodebytes(der + aux)
+    bundle = load_ca_bundle(b"-----BEGIN TRUSTED CERTIFICATE-----\n" + body + b"-----END TRUSTED CERTIFICATE-----\n")
+    assert bundle.certificates[0] == certificate(server_ca.cert_pem)
+
+
+def test_pkcs7_chain_as_ca_bundle(server_ca: trustme.CA, client_intermediate: trustme.CA) -> None:
+    from cryptography.hazmat.primitives.serialization import pkcs7
+
+    p7b = pkcs7.serialize_certificates(
+        [certificate(server_ca.cert_pem), certificate(client_intermediate.cert_pem)], serialization.Encoding.PEM)
+    assert len(load_ca_bundle(p7b).certificates) == 2
+
+
+def test_failing_password_callable_is_a_certificate_error(tmp_path: Path, client_leaf: trustme.LeafCert) -> None:
+    key = write(tmp_path / "key.pem", key_bytes(client_leaf, "pkcs8-encrypted", PASSWORD))
+
+    def vault_down() -> str:
+        raise RuntimeError("vault unreachable")
+
+    with pytest.raises(CertificateError, match="key_password callable failed"):
+        load_client_identity(client_leaf.cert_chain_pems[0].bytes(), key, vault_down)
+
+
+def test_pkcs12_with_a_separate_key_still_uses_the_password(tmp_path: Path, client_leaf: trustme.LeafCert) -> None:
+    p12 = write(tmp_path / "app.p12", pkcs12_bytes(client_leaf, [], PASSWORD))
+    identity = load_client_identity(p12, client_leaf.private_key_pem.bytes(), KEY_PASSWORD)
+    assert "CN=app-1234" in subject_cn(identity)

@@ -155,3 +155,23 @@ def test_certificate_info(client_files: ClientFiles) -> None:
     assert info.issuer and info.serial_number > 0
     assert len(info.fingerprint_sha256.split(":")) == 32
     assert info.days_left > 300
+
+
+@pytest.mark.parametrize("url", ["https://api.leantech.me:443", "https://API.leantech.me:443/"])
+def test_explicit_default_port_is_the_same_origin(client_files: ClientFiles, url: str) -> None:
+    with build(client_files, base_url=url) as session:
+        assert session.base_url.lower() == "https://api.leantech.me"
+        for request_url in ("https://api.leantech.me/banks/v1", "https://api.leantech.me:443/banks/v1"):
+            assert isinstance(session.get_adapter(request_url), lean_mtls.LeanAdapter)
+
+
+def test_ipv6_origin_gets_the_lean_adapter(client_files: ClientFiles) -> None:
+    with build(client_files, base_url="https://[::1]:8443") as session:
+        assert session.origin == "https://[::1]:8443"
+        assert isinstance(session.get_adapter("https://[::1]:8443/banks/v1"), lean_mtls.LeanAdapter)
+        assert not isinstance(session.get_adapter("https://[::2]:8443/banks/v1"), lean_mtls.LeanAdapter)
+
+
+def test_base_url_with_credentials_is_refused(client_files: ClientFiles) -> None:
+    with pytest.raises(ConfigurationError, match="credentials"):
+        build(client_files, base_url="https://user:pass@api.leantech.me")

@@ -32,7 +32,7 @@ BASE = "https://lean.test"
 @pytest.fixture()
 def session(client_files: ClientFiles) -> Iterator[LeanSession]:
     with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=client_files.ca,
-                     base_url=BASE) as s:
+                     base_url=BASE, retries=0) as s:
         yield s
 
 

@@ -20,7 +20,7 @@ CUSTOMER = {"customer_id": "1f9b7c1e-0d3a-4a52-9a7e-2b1d5c6e7f80", "app_user_id"
 @pytest.fixture()
 def session(client_files: ClientFiles) -> Iterator[LeanSession]:
     with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=client_files.ca,
-                     base_url=BASE) as s:
+                     base_url=BASE, retries=0) as s:
         yield s
 
 

@@ -1,19 +1,49 @@
-"""Lean's bank directory."""
+"""Lean's bank directory: which banks a customer can connect, and how."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+import builtins
+from collections.abc import Sequence
+from typing import cast
 
 from ._base import Resource, drop_none
+from ._params import ListStyle, query_list
+from .types import Bank
+
+__all__ = ["Banks"]
 
 
 class Banks(Resource):
     """``GET /banks/v1/``."""
 
-    def list(self, account_types: str | None = None) -> list[dict[str, Any]]:
+    #: How list filters go into the query.  Lean's OpenAPI file declares
+    #: ``country_codes``/``connection_types`` as arrays without saying how they
+    #: are serialised (UNCERTAIN): ``"comma"`` sends ``ARE,SAU``, ``"repeat"``
+    #: sends ``country_codes=ARE&country_codes=SAU``.
+    list_style: ListStyle = "comma"
+
+    def list(
+        self,
+        account_types: str | None = None,
+        *,
+        customer_id: str | None = None,
+        bank_type: str | None = None,
+        country_codes: str | Sequence[str] | None = None,
+        connection_types: str | Sequence[str] | None = None,
+    ) -> builtins.list[Bank]:
         """Banks supported by Lean, as a list of bank objects.
 
-        ``account_types`` is ``"PERSONAL"`` (Lean's default) or ``"BUSINESS"``.
+        ``account_types`` is ``"PERSONAL"`` (Lean's default) or ``"BUSINESS"``;
+        ``bank_type`` e.g. ``"RETAIL"``; ``country_codes`` ISO alpha-3 codes
+        (``["ARE"]``); ``connection_types`` ``OPEN_BANKING`` and/or
+        ``DIRECT_CONNECTION``.  Lists are sent comma-separated (see
+        :attr:`list_style`).
         """
-        params = drop_none({"account_types": account_types})
-        return cast("list[dict[str, Any]]", self._request("GET", "/banks/v1/", params=params or None))
+        params = drop_none({
+            "account_types": account_types,
+            "customer_id": customer_id,
+            "bank_type": bank_type,
+            "country_codes": query_list(country_codes, self.list_style),
+            "connection_types": query_list(connection_types, self.list_style),
+        })
+        return cast("builtins.list[Bank]", self._request("GET", "/banks/v1/", params=params or None))

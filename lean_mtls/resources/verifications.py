@@ -1,0 +1,53 @@
+"""Verifications: does this IBAN belong to this person or company?
+
+A stateless check, no customer or entity involved.  Lean reports business
+failures (LEAN_ERROR, BANK_ISSUE, UNSUPPORTED_BY_BANK, DISABLED_BY_LEAN,
+GIVEN_INPUT_CANNOT_BE_VERIFIED) as HTTP 200 with ``status: FAILED``, so the
+call goes through ``LeanSession._request_data`` and those raise
+:class:`~lean_mtls.errors.DataFailedError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from ..errors import InvalidRequestError
+from ._base import Resource
+
+__all__ = ["Verifications"]
+
+
+class Verifications(Resource):
+    """``/verifications/v1``."""
+
+    def verify_account(
+        self,
+        iban: str,
+        *,
+        country_code: str,
+        full_name: str | None = None,
+        identifications: Sequence[Mapping[str, str]] = (),
+        account_type: str = "PERSONAL",
+    ) -> dict[str, Any]:
+        """``POST /verifications/v1/accounts``.
+
+        Sends ``{country_code, type: account_type, account_details: {type:
+        "IBAN", value: iban}, identifications: [...]}``.  ``full_name`` adds
+        ``{"type": "FULL_NAME", "value": full_name}``; ``identifications`` adds
+        others as given (e.g. ``{"type": "EMIRATES_ID", "value": ...}``).  At
+        least one identification is required.  ``country_code`` has no default:
+        Lean's docs do not say whether it is alpha-2 (``"AE"``) or alpha-3
+        (``"ARE"``) here (UNCERTAIN); other endpoints use alpha-3.
+        """
+        idents = [{"type": "FULL_NAME", "value": full_name}] if full_name is not None else []
+        idents += [dict(item) for item in identifications]
+        if not idents:
+            raise InvalidRequestError("verify_account needs full_name= or identifications= to compare against.")
+        payload = {
+            "country_code": country_code,
+            "type": account_type,
+            "account_details": {"type": "IBAN", "value": iban},
+            "identifications": idents,
+        }
+        return cast("dict[str, Any]", self._session._request_data("POST", "/verifications/v1/accounts", json=payload))

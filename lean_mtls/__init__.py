@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
-from ._adapter import DEFAULT_POOL_SIZE, LeanAdapter
+from ._adapter import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT, LeanAdapter
 from ._auth import AppTokenAuth, ClientCredentialsAuth
 from ._credentials import CertificateInfo
 from ._environments import AuthMode, Environment, Region
+from ._logging import install as _install_logging
+from ._retry import DEFAULT_RETRY, RetryPolicy
 from ._session import DEFAULT_TIMEOUT, LeanSession
 from ._version import __version__
 from .errors import (
@@ -34,10 +34,13 @@ from .errors import (
     ServerError,
 )
 
-logging.getLogger("lean_mtls").addHandler(logging.NullHandler())
+_install_logging()
 
 __all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_POOL_SIZE",
+    "DEFAULT_POOL_TIMEOUT",
+    "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
     "AppTokenAuth",
     "AuthMode",
@@ -67,6 +70,7 @@ __all__ = [
     "RateLimitError",
     "ReconnectRequiredError",
     "Region",
+    "RetryPolicy",
     "ServerError",
     "__version__",
 ]

@@ -13,16 +13,24 @@ lean_mtls errors that say which side of the handshake failed and what to check.
 
 from __future__ import annotations
 
+import http.client
+import logging
+import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from ._retry import DEFAULT_RETRY, RetryPolicy, call_policy
 from .errors import (
     ConfigurationError,
+    InvalidResponseError,
     LeanConnectionError,
     LeanError,
     LeanProxyError,
@@ -30,9 +38,18 @@ from .errors import (
     LeanTLSError,
 )
 
-#: Connections kept per origin; a threaded web server with more workers than
-#: this still works, surplus connections are just not kept alive.
-DEFAULT_POOL_SIZE = 10
+logger = logging.getLogger("lean_mtls")
+
+#: Connections kept per origin.  Threads beyond this wait for a free one (up
+#: to ``DEFAULT_POOL_TIMEOUT``) instead of opening extra mTLS handshakes.
+DEFAULT_POOL_SIZE = 16
+#: Seconds a request waits for a free pooled connection.
+DEFAULT_POOL_TIMEOUT = 10.0
+#: A body larger than this is refused (Lean's pages are far smaller): a broken
+#: proxy or a wrong URL must not be able to exhaust a worker's memory.
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+
+_POOL_CLOSED = "pool-closed"
 
 # OpenSSL alert reasons the client receives when the *server* refuses our certificate.
 _CLIENT_REJECTED = {
@@ -56,10 +73,32 @@ class TLSDescription:
     client_subject: str | None
     #: False for adapters that serve hosts other than Lean's.
     is_lean: bool = True
+    #: True only for a sandbox session built with verify=False.
+    verification_off: bool = False
+
+
+class _BlockingHTTPSPool(HTTPSConnectionPool):
+    """An HTTPS pool that waits at most ``pool_timeout`` for a free connection.
+
+    urllib3 waits forever in blocking mode unless told otherwise, and requests
+    never tells it; a blocked worker with no deadline breaks the "every request
+    has a timeout" rule.
+    """
+
+    pool_timeout: float = 10.0
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        return super()._get_conn(timeout=self.pool_timeout if timeout is None else timeout)
 
 
 class LeanAdapter(HTTPAdapter):
-    """An ``HTTPAdapter`` whose TLS policy is one prebuilt ``ssl.SSLContext``."""
+    """An ``HTTPAdapter`` whose TLS policy is one prebuilt ``ssl.SSLContext``.
+
+    It keeps at most ``pool_maxsize`` connections per origin (threads beyond
+    that wait up to ``pool_timeout`` for one, rather than opening extra
+    handshakes), retries according to a :class:`~lean_mtls.RetryPolicy`, and
+    maps every transport failure to a :mod:`lean_mtls.errors` exception.
+    """
 
     def __init__(
         self,
@@ -67,15 +106,23 @@ class LeanAdapter(HTTPAdapter):
         description: TLSDescription,
         *,
         pool_maxsize: int = DEFAULT_POOL_SIZE,
-        pool_block: bool = False,
+        pool_block: bool = True,
+        pool_timeout: float = DEFAULT_POOL_TIMEOUT,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.ssl_context = ssl_context
         self.description = description
+        self.retry = retry
+        self.max_response_bytes = max_response_bytes
+        self._pool_class = type("LeanHTTPSPool", (_BlockingHTTPSPool,), {"pool_timeout": pool_timeout})
         super().__init__(pool_connections=4, pool_maxsize=pool_maxsize, pool_block=pool_block)
 
     def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        self._pool_settings = (connections, maxsize, block)
         pool_kwargs["ssl_context"] = self.ssl_context
         super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": HTTPConnectionPool, "https": self._pool_class}
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         # For CONNECT tunnels the context protects the connection to Lean
@@ -101,13 +148,121 @@ class LeanAdapter(HTTPAdapter):
                 "configured once, when the session is built."
             )
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+    def replace_context(self, ssl_context: ssl.SSLContext, description: TLSDescription) -> None:
+        """Use a new context for new connections; close the idle old ones.
+
+        Requests already running keep their connection and finish; a pool that
+        is closed under a request about to start makes it retry at once (see
+        :meth:`send`), so a rotation never fails a request.
+        """
+        old_manager, old_proxies = self.poolmanager, self.proxy_manager
+        self.ssl_context = ssl_context
+        self.description = description
+        self.proxy_manager = {}
+        connections, maxsize, block = self._pool_settings
+        self.init_poolmanager(connections, maxsize, block=block)
+        old_manager.clear()
+        for manager in old_proxies.values():
+            manager.clear()
+
+    def reset_after_fork(self) -> None:
+        """Forget (without closing) connections inherited from the parent process.
+
+        Closing them would be wrong too: the parent still uses those sockets.
+        """
+        self.proxy_manager = {}
+        connections, maxsize, block = self._pool_settings
+        self.init_poolmanager(connections, maxsize, block=block)
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        policy = call_policy.get() or self.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._send_once(request, stream, timeout, verify, cert, proxies)
+            except LeanError as error:
+                if error.code == _POOL_CLOSED:  # a rotation closed the pool under us: not a failure
+                    attempt -= 1
+                    continue
+                if attempt > policy.retries or not policy.retry_error(error, request):
+                    error.record_attempts(attempt)
+                    raise
+                delay = policy.backoff(attempt)
+                logger.debug("Attempt %d of %s %s failed (%s); retrying in %.2f s",
+                             attempt, request.method, _path(request), error.code, delay)
+            else:
+                wait = policy.retry_response(response) if attempt <= policy.retries else None
+                if wait is None:
+                    response.lean_attempts = attempt  # type: ignore[attr-defined]  # read back by the session
+                    return response
+                delay = policy.backoff(attempt) if wait < 0 else wait
+                logger.debug("Attempt %d of %s %s answered %d; retrying in %.2f s",
+                             attempt, request.method, _path(request), response.status_code, delay)
+                response.close()
+            policy.sleep(delay)
+
+    def _send_once(
+        self, request: requests.PreparedRequest, stream: bool, timeout: Any, verify: Any, cert: Any, proxies: Any
+    ) -> requests.Response:
+        if self.description.verification_off:
+            logger.warning("TLS verification is OFF for %s (sandbox only): the server is not authenticated.",
+                           _host(request.url or ""))
+        answered = False
         try:
-            return super().send(request, *args, **kwargs)
+            response = super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
+            answered = True
+            if not stream:  # read here, so a body cut short is retried like any other failure
+                self._preload(response)
+            return response
         except LeanError:
             raise
-        except requests.RequestException as exc:
-            raise map_transport_error(exc, request.url or "", self.description) from None
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            error = map_transport_error(exc, request.url or "", self.description)
+        if not answered and self._looks_like_a_silent_rejection(error, proxies):
+            reason = probe_client_certificate(self.ssl_context, request.url or "")
+            if reason is not None:
+                error = _client_rejected(_host(request.url or ""), self.description, reason, {"request": request},
+                                         "the server cut the connection; under TLS 1.3 its verdict on the client "
+                                         "certificate arrives after the handshake, and a probe confirmed it")
+        raise error
+
+    def _preload(self, response: requests.Response) -> None:
+        """Read the whole body, refusing more than ``max_response_bytes``."""
+        chunks, total, limit = [], 0, self.max_response_bytes
+        for chunk in response.iter_content(65536):
+            total += len(chunk)
+            if total > limit:
+                response.close()
+                raise InvalidResponseError(
+                    f"HTTP {response.status_code} to {_path(response.request)} sent more than {limit} bytes; "
+                    "refusing to read it (raise max_response_bytes= if this is expected).",
+                    status_code=response.status_code,
+                    response=response,
+                    request=response.request,
+                )
+            chunks.append(chunk)
+        response._content = b"".join(chunks)
+
+    def _looks_like_a_silent_rejection(self, error: LeanError, proxies: Mapping[str, str] | None) -> bool:
+        """A reset or EOF with no TLS alert is how a TLS 1.3 server's refusal of
+        our certificate often reaches the client; a reset of a healthy
+        connection looks the same.  Only a probe can tell them apart."""
+        if self.description.client_subject is None or proxies or error.code == _POOL_CLOSED:
+            return False
+        return bool(getattr(error, "abrupt_close", False)) and not isinstance(error, LeanProxyError)
+
+
+def _path(request: requests.PreparedRequest) -> str:
+    return urlsplit(request.url or "").path or "/"
 
 
 # --------------------------------------------------------------------------- error mapping
@@ -140,11 +295,45 @@ def _host(url: str) -> str:
 
 
 def map_transport_error(
-    exc: requests.RequestException, url: str, description: TLSDescription | None = None
+    exc: requests.RequestException | urllib3.exceptions.HTTPError, url: str, description: TLSDescription | None = None
 ) -> LeanError:
     """Translate a requests/urllib3 failure into the matching lean_mtls error."""
     host = _host(url)
-    extra: dict[str, Any] = {"request": exc.request, "response": exc.response}
+    extra: dict[str, Any] = {}
+    if isinstance(exc, requests.RequestException):
+        extra = {"request": exc.request, "response": exc.response}
+    causes = _causes(exc)
+    error = _map(exc, causes, host, description, extra)
+    # A reset or EOF with no alert: maybe a TLS 1.3 refusal of our certificate (see LeanAdapter).
+    error.abrupt_close = any(isinstance(c, _ABRUPT) for c in causes)  # type: ignore[attr-defined]
+    return error
+
+
+_ABRUPT = (
+    ConnectionResetError,
+    BrokenPipeError,
+    ssl.SSLEOFError,
+    ssl.SSLZeroReturnError,
+    http.client.RemoteDisconnected,
+)
+
+
+def _map(
+    exc: BaseException,
+    causes: list[BaseException],
+    host: str,
+    description: TLSDescription | None,
+    extra: dict[str, Any],
+) -> LeanError:
+    if any(isinstance(c, urllib3.exceptions.EmptyPoolError) for c in causes):
+        return LeanTimeout(
+            f"Every pooled connection to {host} stayed busy past the pool timeout; raise pool_size= "
+            "or lower the number of threads sharing the session. The request was not sent.",
+            phase="pool",
+            **extra,
+        )
+    if any(isinstance(c, urllib3.exceptions.ClosedPoolError) for c in causes):
+        return LeanConnectionError("The connection pool was closed.", code=_POOL_CLOSED, request_sent=False, **extra)
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return LeanTimeout(
             f"Timed out connecting to {host} (TCP connect and TLS handshake). "
@@ -159,19 +348,73 @@ def map_transport_error(
             phase="read",
             **extra,
         )
+    not_sent = any(isinstance(c, urllib3.exceptions.NewConnectionError) for c in causes)
     if isinstance(exc, requests.exceptions.ProxyError):
-        return LeanProxyError(f"The proxy on the way to {host} failed: {_reason(exc)}.", **extra)
+        return LeanProxyError(f"The proxy on the way to {host} failed: {_reason(exc)}.", request_sent=False, **extra)
     ssl_error = _ssl_error(exc)
     if ssl_error is not None:
         return _tls_error(ssl_error, host, description, extra)
-    if isinstance(exc, requests.exceptions.ConnectionError):
+    if not_sent:
         return LeanConnectionError(
             f"Could not connect to {host}: {_reason(exc)}. Check the host name, DNS and network access.",
+            request_sent=False,
             **extra,
         )
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return LeanConnectionError(f"The connection to {host} broke while reading the response.", **extra)
+    broken = (
+        requests.exceptions.ChunkedEncodingError,
+        requests.exceptions.ConnectionError,
+        urllib3.exceptions.ProtocolError,
+    )
+    if isinstance(exc, broken):
+        return LeanConnectionError(
+            f"The connection to {host} broke before a complete answer arrived ({_reason(exc)}). "
+            "The request may have reached the server.",
+            **extra,
+        )
     return LeanConnectionError(f"Request to {host} failed: {type(exc).__name__}: {_reason(exc)}", **extra)
+
+
+def _client_rejected(
+    host: str, description: TLSDescription | None, reason: str, extra: Mapping[str, Any], how: str = ""
+) -> LeanTLSError:
+    subject = description.client_subject if description else None
+    return LeanTLSError(
+        f"{host} rejected the client certificate{f' {subject!r}' if subject else ''} ({reason}"
+        f"{'; ' + how if how else ''}). Check that cert=/key= are the files generated for this app *and* "
+        "environment (sandbox and production certificates differ), that the certificate is not expired or "
+        "revoked, and that its intermediate certificates are available.",
+        side="client",
+        code="client-certificate-rejected",
+        **extra,
+    )
+
+
+#: Seconds the probe waits for a TLS 1.3 server's verdict after the handshake.
+PROBE_WAIT = 0.5
+
+
+def probe_client_certificate(context: ssl.SSLContext, url: str, timeout: float = 2.0) -> str | None:
+    """Handshake once more and listen briefly without sending a request.
+
+    A server that refuses the client certificate answers with an alert (under
+    TLS 1.3, just after the handshake); one that accepts it waits silently for
+    the request.  Returns the alert's reason, or ``None`` when nothing says the
+    certificate was refused.
+    """
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port or 443
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw, context.wrap_socket(
+            raw, server_hostname=host
+        ) as tls:
+            tls.settimeout(PROBE_WAIT)
+            tls.recv(1)
+    except ssl.SSLError as exc:
+        reason = (exc.reason or "").upper()
+        return reason if reason in _CLIENT_REJECTED else None
+    except OSError:
+        return None
+    return None
 
 
 def _reason(exc: BaseException) -> str:
@@ -206,16 +449,7 @@ def _tls_error(
             **extra,
         )
     if reason in _CLIENT_REJECTED:
-        subject = description.client_subject if description else None
-        return LeanTLSError(
-            f"{host} rejected the client certificate{f' {subject!r}' if subject else ''} ({reason}). "
-            "Check that cert=/key= are the files generated for this app *and* environment (sandbox "
-            "and production certificates differ), that the certificate is not expired or revoked, "
-            "and that its intermediate certificates are available.",
-            side="client",
-            code="client-certificate-rejected",
-            **extra,
-        )
+        return _client_rejected(host, description, reason, extra)
     if reason in {"WRONG_VERSION_NUMBER", "UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION"}:
         return LeanTLSError(
             f"TLS could not be negotiated with {host} ({reason}): the port may not speak TLS, "

@@ -22,6 +22,7 @@ import requests
 from requests.auth import AuthBase
 
 from ._environments import Origin
+from ._secrets import Secret
 from .errors import ConfigurationError, InvalidResponseError
 
 logger = logging.getLogger("lean_mtls")
@@ -45,7 +46,7 @@ def check_header_secret(value: object, name: str, hint: str) -> str:
     if any(ch in value for ch in "\r\n\0") or not value.isprintable():
         # Never echo the value: it is a secret, even when malformed.
         raise ConfigurationError(f"{name} contains control characters; copy it again from the portal.")
-    return value
+    return Secret(value)
 
 
 class _OriginBoundAuth(AuthBase):
@@ -148,8 +149,13 @@ class ClientCredentialsAuth(_OriginBoundAuth):
             return token
         with self._lock:
             if self._token is None or self._clock() >= self._expires_at:
-                self._token, self._expires_at = self._fetch()
+                fresh, self._expires_at = self._fetch()
+                self._token = Secret(fresh)
             return self._token
+
+    def reset_after_fork(self) -> None:
+        """A lock held by a parent thread at fork time would never be released in the child."""
+        self._lock = threading.Lock()
 
     def invalidate(self, token: str | None = None) -> None:
         """Forget the cached token (only if it is still ``token``, when given)."""

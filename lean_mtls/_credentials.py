@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
+from ._secrets import SecretBytes
 from .errors import CertificateError, ConfigurationError
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ Password = Union[str, bytes, Callable[[], Union[str, bytes]]]
 
 #: Warn when the client certificate has fewer days than this left.
 EXPIRY_WARNING_DAYS = 30
+_warned_expiry: set[str] = set()
 
 # Tolerant of what editors, vaults, CI variables and Windows do to PEM text: trailing blanks,
 # CRLF, line breaks turned into spaces or into a literal backslash-n.
@@ -127,9 +129,9 @@ def read_source(source: CertSource, what: str) -> bytes:
     if isinstance(source, bytes):
         if not source.strip():
             raise CertificateError(f"The {what} given as bytes is empty.", source=f"<{what} bytes>")
-        return source
+        return SecretBytes(source)
     if isinstance(source, str) and "-----BEGIN" in source:
-        return source.encode("ascii", "replace")
+        return SecretBytes(source.encode("ascii", "replace"))
     if not isinstance(source, (str, os.PathLike)):
         raise ConfigurationError(
             f"{what} must be a file path or the file's content as bytes, got {type(source).__name__}."
@@ -155,7 +157,7 @@ def read_source(source: CertSource, what: str) -> bytes:
         ) from None
     if not data.strip():
         raise CertificateError(f"The {what} file {path!r} is empty.", source=path)
-    return data
+    return SecretBytes(data)  # it may hold a private key: keep it out of reprs and frame locals
 
 
 def _password_bytes(password: Password | None) -> bytes | None:
@@ -170,9 +172,9 @@ def _password_bytes(password: Password | None) -> bytes | None:
                 code="missing-conf",
             ) from None
     if isinstance(password, str):
-        return password.encode("utf-8")
+        return SecretBytes(password.encode("utf-8"))
     if isinstance(password, bytes):
-        return password
+        return SecretBytes(password)
     raise ConfigurationError("key_password must be str, bytes, or a callable returning one.")
 
 
@@ -180,7 +182,7 @@ def _pem_blocks(data: bytes) -> list[tuple[bytes, bytes]]:
     """``(label, normalised PEM block)`` pairs: each line stripped, LF endings."""
     if b"\\n" in data:
         data = data.replace(b"\\r", b"").replace(b"\\n", b"\n")
-    blocks = []
+    blocks: list[tuple[bytes, bytes]] = []
     for match in _PEM_BLOCK.finditer(data):
         label, body = match.group(1), match.group(2)
         if b":" in body:  # RFC 1421 headers (legacy encrypted keys): keep the line structure
@@ -189,7 +191,8 @@ def _pem_blocks(data: bytes) -> list[tuple[bytes, bytes]]:
             joined = b"".join(body.split())
             lines = [joined[i : i + 64] for i in range(0, len(joined), 64)]
         pem = b"\n".join([b"-----BEGIN " + label + b"-----", *lines, b"-----END " + label + b"-----", b""])
-        blocks.append((label, pem))
+        blocks.append((label, SecretBytes(pem)))
+        del body, lines
     return blocks
 
 
@@ -417,7 +420,8 @@ def check_validity(info: CertificateInfo, label: str, now: dt.datetime | None = 
             source=label,
         )
     days = (info.not_after - now).days
-    if days < EXPIRY_WARNING_DAYS:
+    if days < EXPIRY_WARNING_DAYS and info.fingerprint_sha256 not in _warned_expiry:
+        _warned_expiry.add(info.fingerprint_sha256)  # once per process, not once per session or reload
         logger.warning(
             "The Lean client certificate %s (%s) expires on %s UTC, in %d days: "
             "generate a new one in Lean's developer portal.",

@@ -8,15 +8,28 @@ after that only pay for the HTTP exchange itself.
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
+import ssl
+import threading
+import time
+import weakref
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Union
+from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import BaseAdapter
+from requests.adapters import BaseAdapter, HTTPAdapter
 
-from ._adapter import DEFAULT_POOL_SIZE, LeanAdapter, TLSDescription, map_transport_error
+from ._adapter import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_POOL_SIZE,
+    DEFAULT_POOL_TIMEOUT,
+    LeanAdapter,
+    TLSDescription,
+    map_transport_error,
+)
 from ._auth import APP_TOKEN_HEADER, AUTHORIZATION_HEADER, AppTokenAuth, ClientCredentialsAuth, _OriginBoundAuth
 from ._credentials import CertificateInfo, CertSource, Password, load_ca_bundle, load_client_identity
 from ._environments import (
@@ -31,10 +44,14 @@ from ._environments import (
     token_url,
     without_default_port,
 )
-from ._response import decode_json, raise_for_data_status
+from ._response import decode_json, raise_for_data_status, request_id
+from ._retry import DEFAULT_RETRY, IDEMPOTENCY_HEADER, RetryOption, call_policy, coerce_policy
+from ._secrets import Secret, SecretBytes
 from ._tls import build_ssl_context
 from ._version import __version__
 from .errors import ConfigurationError, LeanError
+
+logger = logging.getLogger("lean_mtls")
 
 if TYPE_CHECKING:
     from .resources.banks import Banks
@@ -74,6 +91,87 @@ def _pick_auth_mode(auth: str | AuthMode | None, client_secret: str | None) -> A
     if auth is None:
         return AuthMode.OAUTH if client_secret is not None else AuthMode.APP_TOKEN
     return parse_auth_mode(auth)
+
+
+def _hide(value: Any) -> Any:
+    if isinstance(value, str) and not isinstance(value, Secret):
+        return Secret(value)
+    if isinstance(value, bytes) and not isinstance(value, SecretBytes):
+        return SecretBytes(value)
+    return value
+
+
+def _check_pool(pool_size: object, pool_timeout: object) -> tuple[int, float]:
+    if not isinstance(pool_size, int) or isinstance(pool_size, bool) or pool_size < 1:
+        raise ConfigurationError(f"pool_size must be a positive integer, got {pool_size!r}.")
+    if not isinstance(pool_timeout, (int, float)) or pool_timeout <= 0:
+        raise ConfigurationError(f"pool_timeout must be a positive number of seconds, got {pool_timeout!r}.")
+    return pool_size, float(pool_timeout)
+
+
+def _check_verify(verify: object, environment: Environment) -> bool:
+    if verify is True:
+        return True
+    if verify is not False:
+        raise ConfigurationError("verify= takes True or False; pass the CA bundle as ca=.")
+    if environment is not Environment.SANDBOX:
+        raise ConfigurationError(
+            "verify=False is refused outside the sandbox: production traffic must authenticate Lean's server."
+        )
+    logger.warning("TLS verification is OFF for this sandbox session; every request will log this warning.")
+    return False
+
+
+def _normalize_prefix(prefix: str) -> str:
+    parts = urlsplit(prefix)
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        raise ConfigurationError(f"mount_certificate needs an https:// URL prefix, got {prefix!r}.")
+    prefix = without_default_port(prefix)
+    # "https://api.bank.example" must not also match "https://api.bank.example.evil.test".
+    return prefix if parts.path else prefix + "/"
+
+
+class _UnmappedOriginAdapter(BaseAdapter):
+    """Refuses requests to origins the session has no certificate policy for."""
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        origin = Origin.of(request.url or "").text()
+        raise ConfigurationError(
+            f"No certificate is configured for {origin}: this session only talks to the origins it was "
+            "built for. Use session.mount_certificate(...) for another mTLS API, or build the session with "
+            "allow_other_origins=True to reach other hosts over plain TLS (no client certificate, no token).",
+            code="missing-conf",
+        )
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+_SESSIONS: weakref.WeakSet[LeanSession] = weakref.WeakSet()
+
+
+def _register_for_fork(session: LeanSession) -> None:
+    _SESSIONS.add(session)
+
+
+def _after_fork_in_child() -> None:
+    # gunicorn --preload, multiprocessing, Celery prefork: a child must not
+    # share TLS connections with its parent, or both corrupt the same stream.
+    for session in list(_SESSIONS):
+        session._reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _attempts_note(response: requests.Response) -> str:
+    attempts = int(getattr(response, "lean_attempts", 1))
+    return f" after {attempts} attempts" if attempts > 1 else ""
+
+
+def _path_of(request: requests.PreparedRequest | None) -> str:
+    return urlsplit(request.url or "").path or "/" if request is not None else "?"
 
 
 _DEFAULT_TRUST = TLSDescription("requests' default CA bundle (certifi)", None, is_lean=False)
@@ -152,9 +250,18 @@ class LeanSession(requests.Session):
         base_url: str | None = None,
         auth_url: str | None = None,
         timeout: TimeoutType = DEFAULT_TIMEOUT,
+        retries: RetryOption = None,
         pool_size: int = DEFAULT_POOL_SIZE,
+        pool_timeout: float = DEFAULT_POOL_TIMEOUT,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        verify: bool = True,
+        allow_other_origins: bool = False,
         proxies: dict[str, str] | None = None,
     ) -> None:
+        # Rebind the secrets first, so that a traceback's frame locals (crash
+        # reporters capture them) show '<redacted>' rather than the values.
+        app_token, client_secret, key_password = _hide(app_token), _hide(client_secret), _hide(key_password)
+        key = _hide(key) if isinstance(key, bytes) else key
         super().__init__()
         # Before anything can fail: the environment must never choose our CA or proxy.
         self.trust_env = False
@@ -166,8 +273,11 @@ class LeanSession(requests.Session):
         #: The OAuth2 token endpoint (``None`` in app-token mode).
         self.token_url = token_url(hosts.auth) if self.auth_mode is AuthMode.OAUTH and hosts.auth else None
         self.timeout = _normalize_timeout(timeout)
-        if not isinstance(pool_size, int) or pool_size < 1:
-            raise ConfigurationError(f"pool_size must be a positive integer, got {pool_size!r}.")
+        #: The retry policy of every request (a call may pass ``retries=``).
+        self.retry = coerce_policy(retries, DEFAULT_RETRY)
+        self.max_response_bytes = max_response_bytes
+        self._pool = _check_pool(pool_size, pool_timeout)
+        self._verify = _check_verify(verify, self.environment)
         if cert is None and (hosts.requires_client_cert or key is not None):
             raise ConfigurationError(
                 f"cert= is required: {self.base_url} only accepts mutual TLS. Pass the *_cert.crt file "
@@ -175,27 +285,128 @@ class LeanSession(requests.Session):
                 code="missing-conf",
             )
 
-        ca_bundle = load_ca_bundle(ca) if ca is not None else None
-        identity = load_client_identity(cert, key, key_password, ca_bundle) if cert is not None else None
+        self._ca_bundle = load_ca_bundle(ca) if ca is not None else None
+        identity = load_client_identity(cert, key, key_password, self._ca_bundle) if cert is not None else None
         #: Subject, issuer, serial, fingerprint and validity of the client certificate (None without one).
         self.certificate: CertificateInfo | None = identity.info if identity is not None else None
-        context = build_ssl_context(identity, ca_bundle)
+        context = build_ssl_context(identity, self._ca_bundle, verify=self._verify)
         del identity  # the key now lives only inside the SSL context
 
         self.origin = _origin_text(self.base_url)
-        self._tls_description = TLSDescription(
-            ca_source=ca_bundle.source if ca_bundle is not None else "the system trust store",
-            client_subject=self.certificate.subject if self.certificate is not None else None,
-        )
-        adapter = LeanAdapter(context, self._tls_description, pool_maxsize=pool_size)
+        self._tls_description = self._describe(self.certificate)
+        self._lean_adapter = self._new_adapter(context, self._tls_description)
         lean_origins = {self.origin} | ({_origin_text(self.token_url)} if self.token_url else set())
+        self._mount_other_origins(allow_other_origins)
         for origin in lean_origins:
-            self.mount(origin + "/", adapter)
+            self.mount(origin + "/", self._lean_adapter)
         self.auth = self._build_auth(app_token, client_id, client_secret, scope)
         self.headers["User-Agent"] = default_user_agent()
         self.headers["Accept"] = "application/json"
         if proxies:
             self.proxies.update(proxies)
+        self._reload_lock = threading.Lock()
+        _register_for_fork(self)
+
+    def _describe(self, certificate: CertificateInfo | None) -> TLSDescription:
+        return TLSDescription(
+            ca_source=self._ca_bundle.source if self._ca_bundle is not None else "the system trust store",
+            client_subject=certificate.subject if certificate is not None else None,
+            verification_off=not self._verify,
+        )
+
+    def _new_adapter(self, context: ssl.SSLContext, description: TLSDescription) -> LeanAdapter:
+        pool_size, pool_timeout = self._pool
+        return LeanAdapter(
+            context,
+            description,
+            pool_maxsize=pool_size,
+            pool_timeout=pool_timeout,
+            retry=self.retry,
+            max_response_bytes=self.max_response_bytes,
+        )
+
+    def _mount_other_origins(self, allow: bool) -> None:
+        """What happens to URLs outside every configured origin."""
+        if not allow:
+            self.mount("https://", _UnmappedOriginAdapter())
+            self.mount("http://", _UnmappedOriginAdapter())
+            return
+        plain = TLSDescription("the system trust store", None, is_lean=False)
+        self.mount("https://", self._new_adapter(build_ssl_context(None, None), plain))
+
+    # ------------------------------------------------------------------ certificates
+
+    def mount_certificate(
+        self,
+        prefix: str,
+        *,
+        cert: CertSource,
+        key: CertSource | None = None,
+        ca: CertSource | None = None,
+        key_password: Password | None = None,
+    ) -> CertificateInfo:
+        """Use this client certificate (and CA) for URLs starting with ``prefix``.
+
+        ``prefix`` is an origin (``https://api.other-bank.example``) or an
+        origin and path; the longest matching prefix wins, as for
+        ``requests.Session.mount``.  The Lean token is still only sent to the
+        Lean origin.  Mount certificates while setting the session up, before
+        threads share it.
+        """
+        key_password = _hide(key_password)
+        prefix = _normalize_prefix(prefix)
+        bundle = load_ca_bundle(ca) if ca is not None else None
+        identity = load_client_identity(cert, key, key_password, bundle)
+        context = build_ssl_context(identity, bundle)
+        description = TLSDescription(
+            ca_source=bundle.source if bundle is not None else "the system trust store",
+            client_subject=identity.info.subject,
+            is_lean=prefix.startswith(self.origin + "/"),
+        )
+        self.mount(prefix, self._new_adapter(context, description))
+        return identity.info
+
+    def reload_certificates(
+        self,
+        *,
+        cert: CertSource,
+        key: CertSource | None = None,
+        ca: CertSource | None = None,
+        key_password: Password | None = None,
+    ) -> CertificateInfo:
+        """Swap the Lean client certificate (and optionally the CA) without a restart.
+
+        The new material is loaded and checked first; if anything is wrong the
+        error is raised and the old certificate keeps working.  Otherwise new
+        connections use the new certificate, requests in flight finish on their
+        connection, and idle pooled connections are closed.
+        """
+        key_password = _hide(key_password)
+        bundle = load_ca_bundle(ca) if ca is not None else self._ca_bundle
+        identity = load_client_identity(cert, key, key_password, bundle)
+        context = build_ssl_context(identity, bundle, verify=self._verify)
+        with self._reload_lock:
+            self._ca_bundle = bundle
+            self.certificate = identity.info
+            self._tls_description = self._describe(identity.info)
+            self._lean_adapter.replace_context(context, self._tls_description)
+        logger.info("Reloaded the Lean client certificate: %s, valid until %s",
+                    identity.info.subject, f"{identity.info.not_after:%Y-%m-%d}")
+        return identity.info
+
+    def _reset_after_fork(self) -> None:
+        for adapter in {id(a): a for a in self.adapters.values()}.values():
+            if isinstance(adapter, LeanAdapter):
+                adapter.reset_after_fork()
+            elif isinstance(adapter, HTTPAdapter):
+                adapter.init_poolmanager(
+                    getattr(adapter, "_pool_connections", 10),
+                    getattr(adapter, "_pool_maxsize", 10),
+                    getattr(adapter, "_pool_block", False),
+                )
+        self._reload_lock = threading.Lock()
+        if isinstance(self.auth, ClientCredentialsAuth):
+            self.auth.reset_after_fork()
 
     def _build_auth(
         self, app_token: str | None, client_id: str | None, client_secret: str | None, scope: str
@@ -262,18 +473,57 @@ class LeanSession(requests.Session):
         # adds the token.  Normalising the port closes that gap.
         return super().get_adapter(without_default_port(url))
 
+    def request(
+        self,
+        method: str | bytes,
+        url: str | bytes,
+        *args: Any,
+        retries: RetryOption = None,
+        idempotency_key: str | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """``requests.Session.request`` plus two options.
+
+        ``retries``: an int or :class:`~lean_mtls.RetryPolicy` for this call
+        (``0`` turns retrying off).  ``idempotency_key``: sent as the
+        ``Idempotency-Key`` header, which also makes a POST safe to retry.
+        """
+        if idempotency_key is not None:
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), IDEMPOTENCY_HEADER: str(idempotency_key)}
+        if retries is None:
+            return super().request(method, url, *args, **kwargs)
+        token = call_policy.set(coerce_policy(retries, self.retry))
+        try:
+            return super().request(method, url, *args, **kwargs)
+        finally:
+            call_policy.reset(token)
+
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
+        started = time.perf_counter()
         try:
-            return super().send(request, **kwargs)
-        except LeanError:
+            response = super().send(request, **kwargs)
+        except LeanError as error:
+            logger.info("%s %s failed: %s (%s)", request.method, _path_of(request), error.code, type(error).__name__)
             raise
         except requests.RequestException as exc:
             # Failures of adapters that are not ours, and of reading the body.
             adapter = self.get_adapter(request.url or "")
             description = adapter.description if isinstance(adapter, LeanAdapter) else _DEFAULT_TRUST
             raise map_transport_error(exc, request.url or "", description) from None
+        if logger.isEnabledFor(logging.INFO):
+            rid = request_id(response)
+            logger.info(
+                "%s %s -> %d in %.0f ms%s%s",
+                request.method,
+                _path_of(request),
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+                f" (request id {rid})" if rid else "",
+                _attempts_note(response),
+            )
+        return response
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
         """On redirects, drop Lean credentials unless the target is the Lean origin.
@@ -371,6 +621,8 @@ class LeanSession(requests.Session):
         return Verifications(self)
 
     def __repr__(self) -> str:
+        if "auth_mode" not in self.__dict__ or "certificate" not in self.__dict__:
+            return "<LeanSession (not fully built)>"  # e.g. in a traceback of a failed constructor
         cert = self.certificate
         identity = "no client certificate"
         if cert is not None:

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ._credentials import CABundle, ClientIdentity
+from ._secrets import SecretBytes
 from .errors import CertificateError
 
 logger = logging.getLogger("lean_mtls")
@@ -31,10 +32,13 @@ logger = logging.getLogger("lean_mtls")
 MINIMUM_TLS_VERSION = ssl.TLSVersion.TLSv1_2
 
 
-def build_ssl_context(identity: ClientIdentity | None, ca: CABundle | None) -> ssl.SSLContext:
+def build_ssl_context(identity: ClientIdentity | None, ca: CABundle | None, *, verify: bool = True) -> ssl.SSLContext:
     """Return a client context: TLS >= 1.2, hostname checked, server verified
     against ``ca`` only (or the system store when no ``ca`` is given), and the
-    client chain loaded when ``identity`` is given."""
+    client chain loaded when ``identity`` is given.
+
+    ``verify=False`` (sandbox only, enforced by the session) turns server
+    verification off; the client certificate is still sent."""
     # Not ssl.create_default_context(): that honours SSLKEYLOGFILE, which would
     # let an environment variable write the session keys of bank traffic to disk.
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -55,6 +59,9 @@ def build_ssl_context(identity: ClientIdentity | None, ca: CABundle | None) -> s
         context.load_default_certs(ssl.Purpose.SERVER_AUTH)
     if identity is not None:
         load_client_identity_into(context, identity)
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     return context
 
 
@@ -65,15 +72,15 @@ def load_client_identity_into(context: ssl.SSLContext, identity: ClientIdentity)
     chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in identity.chain)
     try:
         if _memfd_supported():
-            key_pem = identity.private_key.private_bytes(
+            plain_key = SecretBytes(identity.private_key.private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
-            )
-            with _memory_file(chain_pem + key_pem) as path:
+            ))
+            with _memory_file(chain_pem + plain_key) as path:
                 context.load_cert_chain(path)
         else:
-            one_time_password = secrets.token_urlsafe(32).encode("ascii")
+            one_time_password = SecretBytes(secrets.token_urlsafe(32).encode("ascii"))
             key_pem = identity.private_key.private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,

@@ -51,6 +51,8 @@ class LeanError(Exception):
     """
 
     code: str = "lean-error"
+    #: How many attempts were made before giving up (see ``RetryPolicy``).
+    attempts: int = 1
 
     def __init__(self, message: str, *, code: str | None = None, **kwargs: Any) -> None:
         # requests' exceptions take request=/response= keywords; pass them on
@@ -59,6 +61,12 @@ class LeanError(Exception):
         self.message = message
         if code is not None:
             self.code = code
+
+    def record_attempts(self, attempts: int) -> None:
+        """Note in the error (and its message) that ``attempts`` were made."""
+        self.attempts = attempts
+        if attempts > 1 and "attempts)" not in self.message:
+            self.message = f"{self.message} (gave up after {attempts} attempts)"
 
     def __str__(self) -> str:
         return self.message
@@ -101,9 +109,18 @@ class InvalidRequestError(LeanError, ValueError):
 
 class LeanConnectionError(LeanError, requests.exceptions.ConnectionError):
     """No HTTP answer could be obtained from the server: DNS, refused or reset
-    connection, or a failed TLS handshake (see :class:`LeanTLSError`)."""
+    connection, or a failed TLS handshake (see :class:`LeanTLSError`).
+
+    ``request_sent`` is ``False`` when the failure happened before the request
+    was written (so it certainly did not reach the server), ``True`` when it
+    may have reached it.
+    """
 
     code = "connection-failed"
+
+    def __init__(self, message: str, *, request_sent: bool = True, code: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, code=code, **kwargs)
+        self.request_sent = request_sent
 
 
 class LeanProxyError(LeanConnectionError, requests.exceptions.ProxyError):
@@ -124,15 +141,16 @@ class LeanTLSError(LeanConnectionError, requests.exceptions.SSLError):
     code = "tls-handshake-failed"
 
     def __init__(self, message: str, *, side: str, code: str | None = None, **kwargs: Any) -> None:
-        super().__init__(message, code=code, **kwargs)
+        super().__init__(message, code=code, request_sent=False, **kwargs)
         self.side = side
 
 
 class LeanTimeout(LeanError, requests.exceptions.Timeout):
     """The server did not answer in time.
 
-    ``phase`` is ``"connect"`` (TCP + TLS handshake) or ``"read"`` (waiting for
-    the response); only a connect timeout guarantees the request was not sent.
+    ``phase`` is ``"connect"`` (TCP + TLS handshake), ``"pool"`` (every pooled
+    connection stayed busy) or ``"read"`` (waiting for the response); only
+    ``"connect"`` and ``"pool"`` guarantee the request was not sent.
     """
 
     code = "timeout"

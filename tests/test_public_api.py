@@ -9,7 +9,10 @@ import lean_mtls
 import lean_mtls.errors
 
 EXPECTED = {
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_POOL_SIZE",
+    "DEFAULT_POOL_TIMEOUT",
+    "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
     "AppTokenAuth",
     "AuthMode",
@@ -39,6 +42,7 @@ EXPECTED = {
     "RateLimitError",
     "ReconnectRequiredError",
     "Region",
+    "RetryPolicy",
     "ServerError",
     "__version__",
 }

@@ -40,7 +40,7 @@ def test_nothing_secret_in_reprs_errors_or_logs(
         texts.extend([str(exc), repr(exc), str(exc.args)])
 
     with LeanSession(APP_TOKEN, cert=leaf.cert_chain_pems[0].bytes(), key=enc_key, key_password=KEY_PASSWORD,
-                     ca=client_files.ca, base_url=server.url, timeout=(5, 0.3)) as session:
+                     ca=client_files.ca, base_url=server.url, timeout=(5, 0.3), retries=0) as session:
         texts.extend([repr(session), str(session), repr(session.auth), repr(session.certificate),
                       repr(session.adapters)])
         assert session.get("/ok").ok
@@ -70,7 +70,8 @@ def test_nothing_secret_in_reprs_errors_or_logs(
 
     with responses.RequestsMock() as mock:
         mock.get("https://lean.test/banks/v1/", status=500, body="oops")
-        with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, base_url="https://lean.test") as s:
+        with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, base_url="https://lean.test",
+                         retries=0) as s:
             with pytest.raises(LeanError) as info:
                 s.banks.list()
             capture(info.value)

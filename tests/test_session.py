@@ -101,7 +101,7 @@ def test_token_is_only_sent_to_the_lean_origin(client_files: ClientFiles) -> Non
     responses.get("https://lean.test/x", json={})
     responses.get("https://elsewhere.test/x", json={})
     responses.get("https://lean.test.evil.test/x", json={})
-    with build(client_files, base_url="https://lean.test") as session:
+    with build(client_files, base_url="https://lean.test", allow_other_origins=True) as session:
         session.get("/x")
         session.get("https://elsewhere.test/x")
         session.get("https://lean.test.evil.test/x")

@@ -14,7 +14,9 @@ import contextlib
 import json
 import socket
 import ssl
+import struct
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,13 +48,29 @@ class RecordedRequest:
         return None
 
 
+#: Ways a reply can misbehave (see :class:`Reply`).
+FAULTS = ("reset", "close", "close_mid_body")
+
+
 @dataclass
 class Reply:
-    """What the server answers: a status, a body (bytes, text, or JSON-able) and headers."""
+    """What the server answers: a status, a body (bytes, text, or JSON-able) and headers.
+
+    ``delay`` stalls that many seconds before answering.  ``fault`` makes the
+    answer go wrong on purpose: ``"reset"`` aborts the TCP connection (RST)
+    without answering, ``"close"`` closes it cleanly without answering,
+    ``"close_mid_body"`` sends the headers and half the body, then closes.
+    """
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    fault: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.fault is not None and self.fault not in FAULTS:
+            raise ValueError(f"fault must be one of {FAULTS}, got {self.fault!r}")
 
     def encode(self) -> tuple[bytes, dict[str, str]]:
         headers = dict(self.headers)
@@ -100,16 +118,37 @@ class _RequestHandler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.recorded.append(recorded)
         reply = self.server.handler(recorded)
+        if reply.delay:
+            time.sleep(reply.delay)
+        if reply.fault in {"reset", "close"}:
+            _abort(self.connection, reset=reply.fault == "reset")
+            self.close_connection = True
+            return
         data, headers = reply.encode()
         self.send_response(reply.status)
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        if self.command != "HEAD":
+        if reply.fault == "close_mid_body":
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            _abort(self.connection, reset=False)
+            self.close_connection = True
+        elif self.command != "HEAD":
             self.wfile.write(data)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
+
+
+def _abort(sock: socket.socket, *, reset: bool) -> None:
+    """Close ``sock`` at once: with an RST when ``reset`` (SO_LINGER 0), else a FIN."""
+    with contextlib.suppress(OSError):
+        if reset:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        else:
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
 
 
 class _Server(ThreadingHTTPServer):
@@ -124,6 +163,7 @@ class _Server(ThreadingHTTPServer):
         self.recorded: list[RecordedRequest] = []
         self.handshake_errors: list[str] = []
         self.connections = 0
+        self.connection_faults: list[str] = []
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         # Handshake here, in the per-connection thread, not in accept().
@@ -136,6 +176,10 @@ class _Server(ThreadingHTTPServer):
             return
         with self.lock:
             self.connections += 1
+            fault = self.connection_faults.pop(0) if self.connection_faults else None
+        if fault is not None:  # misbehave before reading the request
+            _abort(tls, reset=fault == "reset")
+            return
         try:
             super().finish_request(tls, client_address)
         except (ssl.SSLError, OSError) as exc:
@@ -191,6 +235,12 @@ class MTLSServer:
 
     def set_handler(self, handler: Handler) -> None:
         self._server.handler = handler
+
+    def fail_next_connections(self, count: int = 1, fault: str = "reset") -> None:
+        """Make the next ``count`` connections fail right after the TLS
+        handshake, before the request is read (``"reset"`` or ``"close"``)."""
+        with self._server.lock:
+            self._server.connection_faults.extend([fault] * count)
 
     def start(self) -> MTLSServer:
         self._thread.start()

@@ -290,3 +290,23 @@ def test_retry_policy_validation() -> None:
     assert [policy.backoff(n) for n in (1, 2, 3, 4)] == [1, 2, 3, 3]
     jittered = RetryPolicy(backoff_factor=1, jitter=0.5)
     assert all(0.5 <= jittered.backoff(1) <= 1 for _ in range(50))
+
+
+# ---------------------------------------------------------------------- idempotent payment calls
+
+
+def test_payment_calls_get_one_key_per_call_reused_on_retry(session: LeanSession, server: MTLSServer) -> None:
+    seen, handler = sequence(Reply(503, {"status": "BUSY"}), Reply(200, {"id": "p1"}), Reply(200, {"id": "p2"}))
+    server.set_handler(handler)  # type: ignore[arg-type]
+    assert session.payments.create_account_on_file_payment({"consent_id": "c", "amount": 10}) == {"id": "p1"}
+    assert session.payments.create_payout({"amount": 5}) == {"id": "p2"}
+    keys = [r.headers["idempotency-key"] for r in seen]
+    assert keys[0] == keys[1] != keys[2]  # reused on the retry, fresh for the next logical call
+    assert [r.path for r in seen] == ["/payments/v1/account-on-file"] * 2 + ["/payouts/v1/payment"]
+
+
+def test_user_supplied_idempotency_key_wins(session: LeanSession, server: MTLSServer) -> None:
+    seen, handler = sequence(Reply(200, {}))
+    server.set_handler(handler)  # type: ignore[arg-type]
+    session.payments.create_payout({"amount": 5}, idempotency_key="order-981")
+    assert seen[-1].headers["idempotency-key"] == "order-981"

@@ -28,6 +28,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from ._retry import DEFAULT_RETRY, RetryPolicy, call_policy
+from ._tls import ResumingSSLContext, session_key
 from .errors import (
     ConfigurationError,
     InvalidResponseError,
@@ -89,6 +90,15 @@ class _BlockingHTTPSPool(HTTPSConnectionPool):
 
     def _get_conn(self, timeout: float | None = None) -> Any:
         return super()._get_conn(timeout=self.pool_timeout if timeout is None else timeout)
+
+    def _put_conn(self, conn: Any) -> None:
+        # By now the response was read, so a TLS 1.3 ticket has arrived: keep it
+        # for the next new connection to this origin (see ResumingSSLContext).
+        context = self.conn_kw.get("ssl_context")
+        sock = getattr(conn, "sock", None)
+        if isinstance(context, ResumingSSLContext) and isinstance(sock, ssl.SSLSocket) and self.port:
+            context.remember(session_key(self.host, self.port), sock)
+        super()._put_conn(conn)
 
 
 class LeanAdapter(HTTPAdapter):
@@ -404,8 +414,10 @@ def probe_client_certificate(context: ssl.SSLContext, url: str, timeout: float =
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or 443
     try:
-        with socket.create_connection((host, port), timeout=timeout) as raw, context.wrap_socket(
-            raw, server_hostname=host
+        # ssl.SSLContext.wrap_socket, not the resuming override: a resumed session
+        # would skip the very certificate check this probe is asking about.
+        with socket.create_connection((host, port), timeout=timeout) as raw, ssl.SSLContext.wrap_socket(
+            context, raw, server_hostname=host
         ) as tls:
             tls.settimeout(PROBE_WAIT)
             tls.recv(1)

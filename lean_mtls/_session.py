@@ -255,6 +255,7 @@ class LeanSession(requests.Session):
         pool_timeout: float = DEFAULT_POOL_TIMEOUT,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         verify: bool = True,
+        tls_session_resumption: bool = True,
         allow_other_origins: bool = False,
         proxies: dict[str, str] | None = None,
     ) -> None:
@@ -278,6 +279,7 @@ class LeanSession(requests.Session):
         self.max_response_bytes = max_response_bytes
         self._pool = _check_pool(pool_size, pool_timeout)
         self._verify = _check_verify(verify, self.environment)
+        self._resume = bool(tls_session_resumption)
         if cert is None and (hosts.requires_client_cert or key is not None):
             raise ConfigurationError(
                 f"cert= is required: {self.base_url} only accepts mutual TLS. Pass the *_cert.crt file "
@@ -289,7 +291,7 @@ class LeanSession(requests.Session):
         identity = load_client_identity(cert, key, key_password, self._ca_bundle) if cert is not None else None
         #: Subject, issuer, serial, fingerprint and validity of the client certificate (None without one).
         self.certificate: CertificateInfo | None = identity.info if identity is not None else None
-        context = build_ssl_context(identity, self._ca_bundle, verify=self._verify)
+        context = build_ssl_context(identity, self._ca_bundle, verify=self._verify, resume=self._resume)
         del identity  # the key now lives only inside the SSL context
 
         self.origin = _origin_text(self.base_url)
@@ -357,7 +359,7 @@ class LeanSession(requests.Session):
         prefix = _normalize_prefix(prefix)
         bundle = load_ca_bundle(ca) if ca is not None else None
         identity = load_client_identity(cert, key, key_password, bundle)
-        context = build_ssl_context(identity, bundle)
+        context = build_ssl_context(identity, bundle, resume=self._resume)
         description = TLSDescription(
             ca_source=bundle.source if bundle is not None else "the system trust store",
             client_subject=identity.info.subject,
@@ -384,7 +386,7 @@ class LeanSession(requests.Session):
         key_password = _hide(key_password)
         bundle = load_ca_bundle(ca) if ca is not None else self._ca_bundle
         identity = load_client_identity(cert, key, key_password, bundle)
-        context = build_ssl_context(identity, bundle, verify=self._verify)
+        context = build_ssl_context(identity, bundle, verify=self._verify, resume=self._resume)
         with self._reload_lock:
             self._ca_bundle = bundle
             self.certificate = identity.info

@@ -1,0 +1,67 @@
+"""TLS session resumption: faster reconnects, never across origins or certificates."""
+
+from __future__ import annotations
+
+import trustme
+
+from lean_mtls import LeanSession
+from lean_mtls.testing import MTLSServer
+
+from .conftest import APP_TOKEN, ClientFiles, server_context
+from .pki import issue
+
+
+def cold_requests(session: LeanSession, url: str, count: int) -> None:
+    """``count`` requests, each on a new connection (the pool is emptied after each)."""
+    for _ in range(count):
+        session.get(url)
+        for adapter in {id(a): a for a in session.adapters.values()}.values():
+            manager = getattr(adapter, "poolmanager", None)
+            if manager is not None:
+                manager.clear()
+
+
+def build(server: MTLSServer, files: ClientFiles, **kwargs: object) -> LeanSession:
+    return LeanSession(APP_TOKEN, cert=files.cert, key=files.key, ca=files.ca, base_url=server.url,
+                       **kwargs)  # type: ignore[arg-type]
+
+
+def test_reconnects_resume_the_tls_session(server: MTLSServer, client_files: ClientFiles) -> None:
+    connections, resumed = server.connections, server.resumed_connections
+    with build(server, client_files) as session:
+        cold_requests(session, "/x", 5)
+    assert server.connections - connections == 5
+    assert server.resumed_connections - resumed == 4  # all but the first
+    assert {r.client_subject_cn for r in server.requests[-5:]} == {"app-1234"}  # identity survives resumption
+
+
+def test_resumption_can_be_turned_off(server: MTLSServer, client_files: ClientFiles) -> None:
+    resumed = server.resumed_connections
+    with build(server, client_files, tls_session_resumption=False) as session:
+        cold_requests(session, "/x", 3)
+    assert server.resumed_connections == resumed
+
+
+def test_sessions_are_not_offered_to_another_origin(server: MTLSServer, client_files: ClientFiles,
+                                                     server_ca: trustme.CA, client_root: trustme.CA) -> None:
+    with MTLSServer(server_context(server_ca, client_root)) as other, build(server, client_files) as session:
+        session.mount_certificate(other.url, cert=client_files.cert, key=client_files.key, ca=client_files.ca)
+        cold_requests(session, "/x", 2)
+        assert other.resumed_connections == 0
+        cold_requests(session, other.url + "/y", 1)
+        assert other.resumed_connections == 0  # first contact with this origin: a full handshake
+
+
+def test_a_reloaded_certificate_starts_with_a_full_handshake(server: MTLSServer, client_files: ClientFiles,
+                                                             client_intermediate: trustme.CA) -> None:
+    fresh = issue(client_intermediate, "after-reload")
+    with build(server, client_files) as session:
+        cold_requests(session, "/x", 2)
+        resumed = server.resumed_connections
+        session.reload_certificates(cert=fresh.cert_chain_pems[0].bytes(), key=fresh.private_key_pem.bytes())
+        cold_requests(session, "/x", 1)
+        assert server.resumed_connections == resumed  # the old session was not offered
+        assert server.requests[-1].client_subject_cn == "after-reload"
+        cold_requests(session, "/x", 1)
+        assert server.resumed_connections == resumed + 1
+        assert server.requests[-1].client_subject_cn == "after-reload"

@@ -94,10 +94,11 @@ class _BlockingHTTPSPool(HTTPSConnectionPool):
     def _put_conn(self, conn: Any) -> None:
         # By now the response was read, so a TLS 1.3 ticket has arrived: keep it
         # for the next new connection to this origin (see ResumingSSLContext).
-        context = self.conn_kw.get("ssl_context")
         sock = getattr(conn, "sock", None)
-        if isinstance(context, ResumingSSLContext) and isinstance(sock, ssl.SSLSocket) and self.port:
-            context.remember(session_key(self.host, self.port), sock)
+        if sock is not None and not getattr(conn, "_lean_session_kept", False):
+            context = self.conn_kw.get("ssl_context")
+            if isinstance(context, ResumingSSLContext) and isinstance(sock, ssl.SSLSocket) and self.port:
+                conn._lean_session_kept = context.remember(session_key(self.host, self.port), sock)
         super()._put_conn(conn)
 
 
@@ -238,12 +239,24 @@ class LeanAdapter(HTTPAdapter):
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             error = map_transport_error(exc, request.url or "", self.description)
         if not answered and self._looks_like_a_silent_rejection(error, proxies):
-            reason = probe_client_certificate(self.ssl_context, request.url or "")
-            if reason is not None:
-                error = _client_rejected(_host(request.url or ""), self.description, reason, {"request": request},
-                                         "the server cut the connection; under TLS 1.3 its verdict on the client "
-                                         "certificate arrives after the handshake, and a probe confirmed it")
+            error = self._diagnose_cut(error, request)
         raise error
+
+    def _diagnose_cut(self, error: LeanError, request: requests.PreparedRequest) -> LeanError:
+        host = _host(request.url or "")
+        verdict = probe_client_certificate(self.ssl_context, request.url or "")
+        if verdict is not None and verdict != ACCEPTED:
+            return _client_rejected(host, self.description, verdict, {"request": request},
+                                    "the server cut the connection; under TLS 1.3 its verdict on the client "
+                                    "certificate arrives after the handshake, and a probe confirmed it")
+        if verdict == ACCEPTED and isinstance(error, LeanTLSError):
+            # The certificate is fine and TLS works: this EOF was a dropped connection.
+            return LeanConnectionError(
+                f"The connection to {host} was cut before a complete answer arrived. "
+                "The request may have reached the server.",
+                request=request,
+            )
+        return error
 
     def _preload(self, response: requests.Response) -> None:
         """Read the whole body, refusing more than ``max_response_bytes``."""
@@ -401,6 +414,8 @@ def _client_rejected(
 
 #: Seconds the probe waits for a TLS 1.3 server's verdict after the handshake.
 PROBE_WAIT = 0.5
+#: What :func:`probe_client_certificate` returns when the server kept the connection open.
+ACCEPTED = "ACCEPTED"
 
 
 def probe_client_certificate(context: ssl.SSLContext, url: str, timeout: float = 2.0) -> str | None:
@@ -408,8 +423,8 @@ def probe_client_certificate(context: ssl.SSLContext, url: str, timeout: float =
 
     A server that refuses the client certificate answers with an alert (under
     TLS 1.3, just after the handshake); one that accepts it waits silently for
-    the request.  Returns the alert's reason, or ``None`` when nothing says the
-    certificate was refused.
+    the request.  Returns the alert's reason, :data:`ACCEPTED` when the server
+    waited, or ``None`` when the probe could not tell.
     """
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or 443
@@ -420,7 +435,10 @@ def probe_client_certificate(context: ssl.SSLContext, url: str, timeout: float =
             context, raw, server_hostname=host
         ) as tls:
             tls.settimeout(PROBE_WAIT)
-            tls.recv(1)
+            try:
+                tls.recv(1)
+            except socket.timeout:  # TimeoutError from 3.10 on; spelled for 3.9 too
+                return ACCEPTED
     except ssl.SSLError as exc:
         reason = (exc.reason or "").upper()
         return reason if reason in _CLIENT_REJECTED else None

@@ -16,7 +16,7 @@ import threading
 import time
 import weakref
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Union
 from urllib.parse import urlsplit
 
 import requests
@@ -163,6 +163,55 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class _PreparedRequest(requests.PreparedRequest):
+    """Remembers how URLs were prepared: requests re-parses, IDNA-checks and
+    re-quotes the same few Lean URLs on every call."""
+
+    _urls: ClassVar[dict[str, str]] = {}
+
+    def prepare_url(self, url: Any, params: Any) -> None:
+        if params or not isinstance(url, str):
+            super().prepare_url(url, params)
+            return
+        cached = self._urls.get(url)
+        if cached is not None:
+            self.url = cached
+            return
+        super().prepare_url(url, params)
+        if len(self._urls) > 1024:  # bounded: ids in paths make URLs many
+            self._urls.clear()
+        self._urls[url] = self.url  # type: ignore[assignment]
+
+
+def _prepare_fast(session: requests.Session, request: requests.Request) -> requests.PreparedRequest:
+    """``Session.prepare_request`` for the common case (no cookies, files,
+    session params, or environment), same result with far less merging."""
+    headers = requests.structures.CaseInsensitiveDict(session.headers)
+    for name, value in (request.headers or {}).items():
+        if value is None:
+            headers.pop(name, None)
+        else:
+            headers[name] = value
+    prepared = _PreparedRequest()
+    prepared.prepare_method(str(request.method).upper())
+    prepared.prepare_url(request.url, request.params)
+    prepared.prepare_headers(headers)
+    prepared._cookies = requests.cookies.RequestsCookieJar()  # type: ignore[attr-defined]
+    prepared.prepare_body(request.data, request.files, request.json)
+    prepared.prepare_auth(request.auth or session.auth, request.url)
+    prepared.prepare_hooks(requests.sessions.merge_hooks(request.hooks, session.hooks))  # type: ignore[no-untyped-call]
+    return prepared
+
+
+def _merge_mapping(request_value: Any, session_value: Any) -> Any:
+    if request_value is None:
+        return session_value
+    if session_value is None or not isinstance(request_value, dict):
+        return request_value
+    merged = {**session_value, **request_value}
+    return {k: v for k, v in merged.items() if v is not None}
 
 
 def _attempts_note(response: requests.Response) -> str:
@@ -465,15 +514,33 @@ class LeanSession(requests.Session):
         if isinstance(url, bytes):
             url = url.decode("utf-8")
         if isinstance(url, str) and "://" not in url:
-            request.url = self.base_url + "/" + url.lstrip("/")
-        return super().prepare_request(request)
+            request.url = url = self.base_url + "/" + url.lstrip("/")
+        if self.trust_env or request.cookies or len(self.cookies) or request.files or self.params:
+            return super().prepare_request(request)
+        return _prepare_fast(self, request)
+
+    def merge_environment_settings(
+        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:
+        if self.trust_env:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        # trust_env is off: nothing to read from the environment, so the merge
+        # is four lookups (requests' general merge costs more than the request).
+        return {
+            "proxies": _merge_mapping(proxies, self.proxies),
+            "stream": self.stream if stream is None else stream,
+            "verify": self.verify if verify is None else verify,
+            "cert": self.cert if cert is None else cert,
+        }
 
     def get_adapter(self, url: str) -> BaseAdapter:
         # requests matches mounts by string prefix: "https://host:443/" would
         # miss the adapter mounted on "https://host/" and go out without the
         # client certificate while the auth (which compares origins) still
         # adds the token.  Normalising the port closes that gap.
-        return super().get_adapter(without_default_port(url))
+        if ":443" in url or ":80" in url:
+            url = without_default_port(url)
+        return super().get_adapter(url)
 
     def request(
         self,

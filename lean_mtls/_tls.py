@@ -59,7 +59,7 @@ class ResumingSSLContext(ssl.SSLContext):
             state = self.__dict__.setdefault("_lean_cache", (threading.Lock(), {}))
         return state  # type: ignore[no-any-return]
 
-    def wrap_socket(  # type: ignore[override]
+    def wrap_socket(
         self,
         sock: socket.socket,
         server_side: bool = False,
@@ -81,24 +81,29 @@ class ResumingSSLContext(ssl.SSLContext):
             server_hostname=server_hostname,
             session=session,
         )
-        if key is not None and do_handshake_on_connect:
-            self.remember(key, tls)
+        if key is not None and do_handshake_on_connect and tls.version() != "TLSv1.3":
+            self.remember(key, tls)  # TLS 1.2 sessions exist now; 1.3 tickets come later
         return tls
 
-    def remember(self, key: tuple[str, int], tls: ssl.SSLSocket) -> None:
-        """Keep ``tls``'s session for the next connection to ``key``, if it can resume."""
+    def remember(self, key: tuple[str, int], tls: ssl.SSLSocket) -> bool:
+        """Keep ``tls``'s session for the next connection to ``key``; True if it can resume.
+
+        Reading ``SSLSocket.session`` serialises the session (hundreds of
+        microseconds), so callers do it once per connection, not per request.
+        """
         if not self.resumption_enabled:
-            return
+            return False
         try:
             session = tls.session
             version = tls.version()
         except (OSError, ValueError, AttributeError):
-            return
+            return False
         if session is None or (version == "TLSv1.3" and not session.has_ticket):
-            return
+            return False
         lock, cache = self._cache()
         with lock:
             cache[key] = session
+        return True
 
     def forget_sessions(self) -> None:
         lock, cache = self._cache()

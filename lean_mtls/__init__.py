@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._adapter import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT, LeanAdapter
 from ._auth import AppTokenAuth, ClientCredentialsAuth
 from ._credentials import CertificateInfo
+from ._dataframe import to_dataframe
 from ._environments import AuthMode, Environment, Region
 from ._logging import install as _install_logging
 from ._retry import DEFAULT_RETRY, RetryPolicy
@@ -73,4 +74,5 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "__version__",
+    "to_dataframe",
 ]

@@ -45,6 +45,7 @@ EXPECTED = {
     "RetryPolicy",
     "ServerError",
     "__version__",
+    "to_dataframe",
 }
 
 

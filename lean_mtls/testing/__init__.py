@@ -1,9 +1,18 @@
-"""Test helpers: a real mutual-TLS HTTP server on 127.0.0.1.
+"""Test helpers: a real mutual-TLS HTTP server on 127.0.0.1, and a Lean emulator on it.
 
 Nothing here is imported by ``import lean_mtls``; the certificate helpers need
-the optional ``trustme`` package (``pip install 'lean-mtls[testing]'``).
+the optional ``trustme`` package (``pip install 'lean-mtls[testing]'``), which
+is imported only when a :class:`FakeLean` starts.
+
+* :class:`MTLSServer`, :class:`Reply`, :class:`RecordedRequest`: a threaded
+  HTTPS server that can demand client certificates, for your own handlers.
+* :class:`FakeLean`: a local Lean API (banks, customers, entities, data,
+  payments, insights, OAuth, webhooks) on that server, with seeded data.
+* The pytest plugin :mod:`lean_mtls.testing.pytest_plugin` gives the
+  ``lean_server``, ``lean_session`` and ``lean_server_factory`` fixtures.
 """
 
 from ._server import MTLSServer, RecordedRequest, Reply
+from .fake import DATA_STATUSES, FakeLean
 
-__all__ = ["MTLSServer", "RecordedRequest", "Reply"]
+__all__ = ["DATA_STATUSES", "FakeLean", "MTLSServer", "RecordedRequest", "Reply"]

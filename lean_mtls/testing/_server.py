@@ -183,7 +183,7 @@ class _Server(ThreadingHTTPServer):
             return
         with self.lock:
             self.connections += 1
-            self.resumed += int(tls.session_reused)
+            self.resumed += 1 if tls.session_reused else 0
             fault = self.connection_faults.pop(0) if self.connection_faults else None
         if fault is not None:  # misbehave before reading the request
             _abort(tls, reset=fault == "reset")

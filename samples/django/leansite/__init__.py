@@ -1,0 +1,1 @@
+"""The Django project of the lean-mtls sample (settings and URLs)."""

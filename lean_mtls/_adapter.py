@@ -18,8 +18,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import requests
@@ -66,8 +65,7 @@ _CLIENT_REJECTED = {
 }
 
 
-@dataclass(frozen=True)
-class TLSDescription:
+class TLSDescription(NamedTuple):
     """Non-secret labels used in error messages."""
 
     ca_source: str

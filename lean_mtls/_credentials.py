@@ -19,8 +19,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, NamedTuple, Union
 
 from ._secrets import SecretBytes
 from .errors import CertificateError, ConfigurationError
@@ -47,8 +46,7 @@ _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
 _PKCS7_LABELS = {b"PKCS7", b"CMS"}
 
 
-@dataclass(frozen=True)
-class CertificateInfo:
+class CertificateInfo(NamedTuple):
     """What a person needs to know about a certificate, and nothing secret."""
 
     subject: str
@@ -77,8 +75,7 @@ class CertificateInfo:
         )
 
 
-@dataclass(frozen=True)
-class CABundle:
+class CABundle(NamedTuple):
     """The certificates trusted to sign the *server's* certificate."""
 
     certificates: tuple[x509.Certificate, ...]
@@ -90,8 +87,7 @@ class CABundle:
         return "".join(c.public_bytes(Encoding.PEM).decode("ascii") for c in self.certificates)
 
 
-@dataclass(frozen=True, repr=False)
-class ClientIdentity:
+class ClientIdentity(NamedTuple):
     """The client certificate chain (leaf first) and its private key.
 
     ``repr`` never shows the key; the object is meant to live only while the
@@ -226,12 +222,16 @@ def _load_private_key(block: bytes, *, pem: bool, password: bytes | None, label:
     """Parse one key, turning cryptography's errors into advice."""
     from cryptography.hazmat.primitives import serialization
 
+    # OpenSSL's RSA consistency check takes ~40 ms per key; it guards against
+    # keys crafted by an attacker, not against the app's own key file.  The key
+    # is still matched against the certificate here and loaded by OpenSSL's
+    # load_cert_chain, which refuses a key that does not fit.
     def load(pw: bytes | None) -> PrivateKeyTypes:
         if pem and b"OPENSSH PRIVATE KEY" in block:
             return serialization.load_ssh_private_key(block, pw)
         if pem:
-            return serialization.load_pem_private_key(block, pw)
-        return serialization.load_der_private_key(block, pw)
+            return serialization.load_pem_private_key(block, pw, unsafe_skip_rsa_key_validation=True)
+        return serialization.load_der_private_key(block, pw, unsafe_skip_rsa_key_validation=True)
 
     try:
         return load(password)
@@ -267,8 +267,7 @@ def _load_private_key(block: bytes, *, pem: bool, password: bytes | None, label:
         ) from None
 
 
-@dataclass
-class _Parsed:
+class _Parsed(NamedTuple):
     certificates: list[x509.Certificate]
     key: PrivateKeyTypes | None
     label: str

@@ -7,7 +7,6 @@ servers, proxies in front of Lean, or hosts this table does not know yet.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
@@ -44,8 +43,7 @@ class AuthMode(str, enum.Enum):
     OAUTH = "oauth"
 
 
-@dataclass(frozen=True)
-class Hosts:
+class Hosts(NamedTuple):
     """One row of the host table."""
 
     api: str

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email.utils
-import html
 import json
 import re
 import time
@@ -103,6 +102,7 @@ def _redact_request_secrets(text: str, response: requests.Response) -> str:
 
 def body_snippet(response: requests.Response) -> str:
     """A short, single-line, human-readable excerpt of a non-JSON body."""
+    import html  # only on the error path: keeps `import lean_mtls` light
     content = response.content or b""
     title = _TITLE.search(content)
     if title:

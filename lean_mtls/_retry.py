@@ -15,7 +15,6 @@ import contextvars
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from typing import Union
 
 import requests
@@ -34,7 +33,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRAC
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 
-@dataclass(frozen=True)
 class RetryPolicy:
     """How many times, on what, and how long to wait between attempts.
 
@@ -44,22 +42,60 @@ class RetryPolicy:
     workers does not retry in lock-step).  A ``Retry-After`` header wins over
     the computed wait; if it asks for more than ``max_retry_after`` seconds the
     request is not retried and the 429/503 is returned to the caller, whose
-    :class:`~lean_mtls.RateLimitError` carries ``retry_after``.
+    :class:`~lean_mtls.RateLimitError` carries ``retry_after``.  ``sleep`` is
+    how the policy waits (inject a fake one in tests).
+
+    Immutable: derive variants with :meth:`with_retries`.
     """
 
-    retries: int = 2
-    backoff_factor: float = 0.5
-    max_backoff: float = 8.0
-    jitter: float = 0.5
-    max_retry_after: float = 60.0
-    statuses: frozenset[int] = RETRY_STATUSES
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
+    __slots__ = ("backoff_factor", "jitter", "max_backoff", "max_retry_after", "retries", "sleep", "statuses")
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.retries, int) or self.retries < 0:
-            raise ConfigurationError(f"retries must be an integer >= 0, got {self.retries!r}.")
-        if self.backoff_factor < 0 or self.max_backoff < 0 or not 0 <= self.jitter <= 1:
-            raise ConfigurationError("backoff_factor and max_backoff must be >= 0 and jitter in [0, 1].")
+    retries: int
+    backoff_factor: float
+    max_backoff: float
+    jitter: float
+    max_retry_after: float
+    statuses: frozenset[int]
+    sleep: Callable[[float], None]
+
+    def __init__(
+        self,
+        retries: int = 2,
+        backoff_factor: float = 0.5,
+        max_backoff: float = 8.0,
+        jitter: float = 0.5,
+        max_retry_after: float = 60.0,
+        statuses: frozenset[int] = RETRY_STATUSES,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+            raise ConfigurationError(f"retries must be an integer >= 0, got {retries!r}.")
+        if backoff_factor < 0 or max_backoff < 0 or not 0 <= jitter <= 1 or max_retry_after < 0:
+            raise ConfigurationError(
+                "backoff_factor, max_backoff and max_retry_after must be >= 0 and jitter in [0, 1]."
+            )
+        values = (retries, float(backoff_factor), float(max_backoff), float(jitter), float(max_retry_after),
+                  frozenset(statuses), sleep)
+        for name, value in zip(self._fields, values):
+            object.__setattr__(self, name, value)
+
+    _fields = ("retries", "backoff_factor", "max_backoff", "jitter", "max_retry_after", "statuses", "sleep")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("RetryPolicy is immutable; use with_retries() or build a new one")
+
+    def _key(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self._fields[:-1])  # sleep does not count
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RetryPolicy) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields[:-2])
+        return f"RetryPolicy({fields})"
 
     def backoff(self, retry_number: int) -> float:
         """Seconds to wait before retry number ``retry_number`` (1-based)."""
@@ -67,7 +103,10 @@ class RetryPolicy:
         return float(delay * (1 - self.jitter * random.random()))  # noqa: S311 - jitter, not cryptography
 
     def with_retries(self, retries: int) -> RetryPolicy:
-        return replace(self, retries=retries)
+        """The same policy with another number of retries."""
+        values = {name: getattr(self, name) for name in self._fields}
+        values["retries"] = retries
+        return RetryPolicy(**values)
 
     # ------------------------------------------------------------------ decisions
 

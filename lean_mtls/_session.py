@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
-import platform
 import ssl
+import sys
 import threading
 import time
 import weakref
@@ -232,7 +232,7 @@ def _origin_text(url: str) -> str:
 
 def default_user_agent() -> str:
     return (
-        f"lean-mtls/{__version__} Python/{platform.python_version()} requests/{requests.__version__}"
+        f"lean-mtls/{__version__} Python/{'.'.join(map(str, sys.version_info[:3]))} requests/{requests.__version__}"
     )
 
 

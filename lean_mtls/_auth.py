@@ -56,10 +56,13 @@ class _OriginBoundAuth(AuthBase):
         self.origins = frozenset(Origin.of(o) for o in origins)
         if not self.origins:
             raise ConfigurationError("An auth object needs at least one origin to send credentials to.")
+        # Prepared URLs almost always spell the origin exactly like this: a
+        # prefix test settles them without parsing the URL.
+        self._prefixes = tuple(origin.text() + "/" for origin in self.origins)
 
     def applies_to(self, url: str) -> bool:
         """True when credentials may be sent to ``url``'s origin."""
-        return Origin.of(url) in self.origins
+        return url.startswith(self._prefixes) or Origin.of(url) in self.origins
 
     def _origins_text(self) -> str:
         return ", ".join(sorted(f"{o.scheme}://{o.host}:{o.port}" for o in self.origins))

@@ -188,12 +188,14 @@ class _PreparedRequest(requests.PreparedRequest):
 def _prepare_fast(session: requests.Session, request: requests.Request) -> requests.PreparedRequest:
     """``Session.prepare_request`` for the common case (no cookies, files,
     session params, or environment), same result with far less merging."""
-    headers = requests.structures.CaseInsensitiveDict(session.headers)
-    for name, value in (request.headers or {}).items():
-        if value is None:
-            headers.pop(name, None)
-        else:
-            headers[name] = value
+    headers: Any = session.headers  # prepare_headers copies it
+    if request.headers:
+        headers = requests.structures.CaseInsensitiveDict(session.headers)
+        for name, value in request.headers.items():
+            if value is None:
+                headers.pop(name, None)
+            else:
+                headers[name] = value
     prepared = _PreparedRequest()
     prepared.prepare_method(str(request.method).upper())
     prepared.prepare_url(request.url, request.params)

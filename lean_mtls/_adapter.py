@@ -145,6 +145,20 @@ class LeanAdapter(HTTPAdapter):
         host_params, _ = super().build_connection_pool_key_attributes(request, True, None)
         return host_params, {}
 
+    def build_response(self, req: requests.PreparedRequest, resp: Any) -> requests.Response:
+        response = requests.Response()
+        response.status_code = resp.status
+        response.headers = requests.structures.CaseInsensitiveDict(resp.headers)
+        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+        response.raw = resp
+        response.reason = resp.reason
+        response.url = req.url.decode("utf-8") if isinstance(req.url, bytes) else (req.url or "")
+        if "set-cookie" in response.headers:  # cookie parsing is costly; most answers set none
+            requests.cookies.extract_cookies_to_jar(response.cookies, req, resp)  # type: ignore[no-untyped-call]
+        response.request = req
+        response.connection = self
+        return response
+
     def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
         if verify is not True:
             raise ConfigurationError(
@@ -280,6 +294,19 @@ class LeanAdapter(HTTPAdapter):
         if self.description.client_subject is None or proxies or error.code == _POOL_CLOSED:
             return False
         return bool(getattr(error, "abrupt_close", False)) and not isinstance(error, LeanProxyError)
+
+
+def _close_pools(manager: Any) -> None:
+    """Close every pool of a urllib3 pool manager now.
+
+    ``PoolManager.clear()`` only forgets its pools (urllib3 2 closes them when
+    they are garbage-collected); a certificate rotation must not leave
+    connections made with the old certificate open until then.
+    """
+    pools = [manager.pools[key] for key in manager.pools.keys()]  # noqa: SIM118 - the container refuses iteration
+    manager.clear()
+    for pool in pools:
+        pool.close()
 
 
 def _path(request: requests.PreparedRequest) -> str:

@@ -42,6 +42,22 @@ def test_reload_switches_new_connections_to_the_new_certificate(
     assert server.connections == connections + 1  # the old pooled connection was not reused
 
 
+def test_reload_closes_idle_connections_made_with_the_old_certificate(
+    server: MTLSServer, client_files: ClientFiles, client_intermediate: trustme.CA
+) -> None:
+    import time
+
+    fresh = issue(client_intermediate, "app-rotated-2")
+    with build(server, client_files) as session:
+        session.get("/before")
+        closed = server.closed_connections
+        session.reload_certificates(cert=fresh.cert_chain_pems[0].bytes(), key=fresh.private_key_pem.bytes())
+        deadline = time.monotonic() + 3
+        while server.closed_connections == closed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.closed_connections == closed + 1  # closed now, not whenever the GC runs
+
+
 def test_failed_reload_keeps_the_old_certificate(server: MTLSServer, client_files: ClientFiles,
                                                  client_intermediate: trustme.CA) -> None:
     other = issue(client_intermediate, "other")

@@ -168,6 +168,7 @@ class _Server(ThreadingHTTPServer):
         self.handshake_errors: list[str] = []
         self.connections = 0
         self.resumed = 0
+        self.closed = 0
         self.connection_faults: list[str] = []
 
     def finish_request(self, request: Any, client_address: Any) -> None:
@@ -196,6 +197,8 @@ class _Server(ThreadingHTTPServer):
         finally:
             with contextlib.suppress(OSError):
                 tls.close()
+            with self.lock:
+                self.closed += 1
 
     def shutdown_request(self, request: Any) -> None:
         with contextlib.suppress(OSError):
@@ -240,6 +243,12 @@ class MTLSServer:
     def connections(self) -> int:
         with self._server.lock:
             return self._server.connections
+
+    @property
+    def closed_connections(self) -> int:
+        """Connections that ended (closed by either side) after a request was served or tried."""
+        with self._server.lock:
+            return self._server.closed
 
     @property
     def resumed_connections(self) -> int:

@@ -38,6 +38,7 @@ Password = Union[str, bytes, Callable[[], Union[str, bytes]]]
 #: Warn when the client certificate has fewer days than this left.
 EXPIRY_WARNING_DAYS = 30
 _warned_expiry: set[str] = set()
+_warned_issuers: set[str] = set()
 
 # Tolerant of what editors, vaults, CI variables and Windows do to PEM text: trailing blanks,
 # CRLF, line breaks turned into spaces or into a literal backslash-n.
@@ -418,17 +419,37 @@ def check_validity(info: CertificateInfo, label: str, now: dt.datetime | None = 
             "Generate a new certificate in Lean's developer portal (Authentication section).",
             source=label,
         )
+    warn_if_expiring(info, label, now)
+
+
+def warn_if_expiring(info: CertificateInfo, label: str, now: dt.datetime | None = None) -> None:
+    """Log, once per process and certificate, that fewer than 30 days remain
+    (or that the certificate has expired while the process was running)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
     days = (info.not_after - now).days
-    if days < EXPIRY_WARNING_DAYS and info.fingerprint_sha256 not in _warned_expiry:
-        _warned_expiry.add(info.fingerprint_sha256)  # once per process, not once per session or reload
-        logger.warning(
-            "The Lean client certificate %s (%s) expires on %s UTC, in %d days: "
-            "generate a new one in Lean's developer portal.",
+    if days >= EXPIRY_WARNING_DAYS:
+        return
+    key = info.fingerprint_sha256 + (":expired" if now > info.not_after else "")
+    if key in _warned_expiry:
+        return
+    _warned_expiry.add(key)  # once per process, not once per session, reload or request
+    if now > info.not_after:
+        logger.error(
+            "The Lean client certificate %s (%s) expired on %s UTC: Lean will refuse it. Generate a new "
+            "one in Lean's developer portal and call reload_certificates().",
             info.subject,
             label,
             f"{info.not_after:%Y-%m-%d}",
-            days,
         )
+        return
+    logger.warning(
+        "The Lean client certificate %s (%s) expires on %s UTC, in %d days: "
+        "generate a new one in Lean's developer portal.",
+        info.subject,
+        label,
+        f"{info.not_after:%Y-%m-%d}",
+        days,
+    )
 
 
 # --------------------------------------------------------------------------- public loaders
@@ -504,15 +525,25 @@ def load_client_identity(
         pool.extend(ca.certificates)
     chain, missing = complete_chain(leaf, pool)
     info = CertificateInfo.of(leaf)
-    if missing is not None:
-        logger.warning(
-            "Could not find the issuer %r of the %s in %s%s, so the client chain sent to the server "
-            "ends there. Unless the server already trusts that issuer it will reject the certificate: "
-            "add the issuer's certificate to the cert file or the ca bundle.",
-            missing,
-            "client certificate" if len(chain) == 1 else "last intermediate certificate",
-            label,
-            f" or {ca.source}" if ca is not None else "",
-        )
+    if missing is not None and (len(chain) == 1 or missing not in _warned_issuers):
+        _warned_issuers.add(missing)  # a missing root above an intermediate: say it once per process
+        where = f"{label}" + (f" or {ca.source}" if ca is not None else "")
+        if len(chain) == 1:
+            logger.warning(
+                "Could not find the issuer %r of the client certificate in %s, so only the certificate "
+                "itself is sent. Unless the server trusts that issuer directly it will reject the "
+                "certificate: add the intermediate certificate(s) to the cert file or the ca bundle.",
+                missing,
+                where,
+            )
+        else:
+            logger.warning(
+                "Could not find the issuer %r of the last intermediate certificate in %s. The client chain "
+                "is sent up to that intermediate, which works when the server trusts %r (usually a root); "
+                "if the server rejects the certificate, add that issuer to the ca bundle.",
+                missing,
+                where,
+                missing,
+            )
     check_validity(info, label, now)
     return ClientIdentity(chain, private_key, info, label, missing)

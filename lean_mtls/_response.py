@@ -191,7 +191,10 @@ def error_from_response(response: requests.Response) -> errors.LeanAPIError:
         kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
     if issubclass(cls, errors.DataStatusError) and isinstance(body, dict):
         kwargs.update(_data_details(body))
-    return cls(message, **kwargs)
+        message += f". {_DATA_ADVICE.get(lean_status or '', '')}".rstrip()
+    error = cls(message, **kwargs)
+    error.record_attempts(int(getattr(response, "lean_attempts", 1)))
+    return error
 
 
 def _data_details(body: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ after that only pay for the HTTP exchange itself.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import ssl
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Union
 from urllib.parse import urlsplit
@@ -31,8 +33,16 @@ from ._adapter import (
     map_transport_error,
 )
 from ._auth import APP_TOKEN_HEADER, AUTHORIZATION_HEADER, AppTokenAuth, ClientCredentialsAuth, _OriginBoundAuth
-from ._credentials import CertificateInfo, CertSource, Password, load_ca_bundle, load_client_identity
+from ._credentials import (
+    CertificateInfo,
+    CertSource,
+    Password,
+    load_ca_bundle,
+    load_client_identity,
+    warn_if_expiring,
+)
 from ._environments import (
+    HOSTS,
     AuthMode,
     Environment,
     Origin,
@@ -62,6 +72,9 @@ if TYPE_CHECKING:
     from .resources.insights import Insights
     from .resources.payments import Payments
     from .resources.verifications import Verifications
+
+#: Seconds between checks of the client certificate's remaining validity.
+EXPIRY_CHECK_INTERVAL = 3600.0
 
 #: (connect, read) seconds.  Lean may take up to 50 s to answer a synchronous
 #: data call before falling back to async, so the read timeout leaves room for
@@ -109,12 +122,15 @@ def _check_pool(pool_size: object, pool_timeout: object) -> tuple[int, float]:
     return pool_size, float(pool_timeout)
 
 
-def _check_verify(verify: object, environment: Environment) -> bool:
+def _check_verify(verify: object, environment: Environment, urls: tuple[str | None, ...]) -> bool:
     if verify is True:
         return True
     if verify is not False:
         raise ConfigurationError("verify= takes True or False; pass the CA bundle as ca=.")
-    if environment is not Environment.SANDBOX:
+    production = {Origin.of(h.api) for (_, env, _), h in HOSTS.items() if env is Environment.PRODUCTION} | {
+        Origin.of(h.auth) for (_, env, _), h in HOSTS.items() if env is Environment.PRODUCTION and h.auth
+    }
+    if environment is not Environment.SANDBOX or any(url and Origin.of(url) in production for url in urls):
         raise ConfigurationError(
             "verify=False is refused outside the sandbox: production traffic must authenticate Lean's server."
         )
@@ -329,7 +345,7 @@ class LeanSession(requests.Session):
         self.retry = coerce_policy(retries, DEFAULT_RETRY)
         self.max_response_bytes = max_response_bytes
         self._pool = _check_pool(pool_size, pool_timeout)
-        self._verify = _check_verify(verify, self.environment)
+        self._verify = _check_verify(verify, self.environment, (self.base_url, self.token_url))
         self._resume = bool(tls_session_resumption)
         if cert is None and (hosts.requires_client_cert or key is not None):
             raise ConfigurationError(
@@ -358,6 +374,7 @@ class LeanSession(requests.Session):
         if proxies:
             self.proxies.update(proxies)
         self._reload_lock = threading.Lock()
+        self._next_expiry_check = time.monotonic() + EXPIRY_CHECK_INTERVAL
         _register_for_fork(self)
 
     def _describe(self, certificate: CertificateInfo | None) -> TLSDescription:
@@ -380,9 +397,11 @@ class LeanSession(requests.Session):
 
     def _mount_other_origins(self, allow: bool) -> None:
         """What happens to URLs outside every configured origin."""
+        # Plain http is refused even with allow_other_origins: nothing this
+        # session sends should travel unencrypted.
+        self.mount("http://", _UnmappedOriginAdapter())
         if not allow:
             self.mount("https://", _UnmappedOriginAdapter())
-            self.mount("http://", _UnmappedOriginAdapter())
             return
         plain = TLSDescription("the system trust store", None, is_lean=False)
         self.mount("https://", self._new_adapter(build_ssl_context(None, None), plain))
@@ -446,6 +465,27 @@ class LeanSession(requests.Session):
         logger.info("Reloaded the Lean client certificate: %s, valid until %s",
                     identity.info.subject, f"{identity.info.not_after:%Y-%m-%d}")
         return identity.info
+
+    def _check_expiry(self) -> None:
+        # A session lives for months in a web worker: the 30-day warning must
+        # come while it runs, not only when it was built.
+        self._next_expiry_check = time.monotonic() + EXPIRY_CHECK_INTERVAL
+        if self.certificate is not None:
+            warn_if_expiring(self.certificate, self._tls_description.client_subject or "the client certificate")
+
+    @contextlib.contextmanager
+    def retrying(self, retries: RetryOption) -> Iterator[None]:
+        """Apply ``retries`` (an int or a :class:`~lean_mtls.RetryPolicy`) to every
+        call made inside the block on this thread, resource methods included::
+
+            with lean.retrying(0):
+                lean.payments.get_payment(payment_id)
+        """
+        token = call_policy.set(coerce_policy(retries, self.retry))
+        try:
+            yield
+        finally:
+            call_policy.reset(token)
 
     def _reset_after_fork(self) -> None:
         for adapter in {id(a): a for a in self.adapters.values()}.values():
@@ -572,6 +612,8 @@ class LeanSession(requests.Session):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
+        if time.monotonic() >= self._next_expiry_check:
+            self._check_expiry()
         started = time.perf_counter()
         try:
             response = super().send(request, **kwargs)

@@ -455,12 +455,20 @@ def diagnose(
     if missing is not None:
         where = f"neither in {parsed_cert.label} nor in {bundle.source}" if bundle is not None else (
             f"not in {parsed_cert.label} and no CA bundle was given")
-        report.problems.append(
-            f"The chain is incomplete: the issuer {missing!r} of "
-            f"{'the certificate' if len(chain) == 1 else 'the last intermediate'} is {where}, "
-            "so the server will likely reject the certificate. Use Lean's full certificate chain as --ca "
-            "(lean_public_cert_chain.pem) or append the intermediate certificates to the cert file."
-        )
+        if len(chain) == 1:
+            report.problems.append(
+                f"The chain is incomplete: the issuer {missing!r} of the certificate is {where}, "
+                "so the server will likely reject the certificate. Use Lean's full certificate chain as --ca "
+                "(lean_public_cert_chain.pem) or append the intermediate certificates to the cert file."
+            )
+            report.chain["problem"] = True
+        else:
+            # Clients never send the root: a chain that stops at an intermediate
+            # works whenever the server trusts that intermediate's issuer.
+            report.notes.append(
+                f"The chain sent ends at an intermediate whose issuer {missing!r} is {where}. That is normal "
+                "when the issuer is a root the server trusts; use --ping to confirm."
+            )
 
     # --- the CA bundle: what will verify Lean's server
     report.ca = _describe_ca(bundle, now, report)
@@ -494,11 +502,11 @@ def _describe_ca(bundle: CABundle | None, now: dt.datetime, report: CheckReport)
         if not _is_self_issued(c) and not any(o is not c and _issued_by(c, o) for o in certs)
     ]
     expired = [CertificateInfo.of(c).subject for c in certs if CertificateInfo.of(c).not_after < now]
+    # Only a handshake can prove the bundle verifies Lean's server (--ping sets this).
+    verdict = "not checked (use --ping)"
     if roots:
-        verdict = "yes"
         summary = "holds the self-signed root" + ("s " if len(roots) > 1 else " ") + ", ".join(repr(r) for r in roots)
     else:
-        verdict = "partial"
         summary = (
             "holds no self-signed root; it ends at "
             + ", ".join(f"{e['subject']!r} (issued by {e['issuer']!r}, not in the bundle)" for e in ends_at)
@@ -675,14 +683,27 @@ def cmd_check(args: argparse.Namespace) -> int:
             _error_line(message)
             return EXIT_USAGE
         report.ping = ping(settings, environ, args.timeout)
-        if not report.ping["ok"]:
-            err = report.ping.get("error", {})
-            report.problems.append(f"The ping failed ({err.get('code')}): {report.ping.get('advice', '')}")
+        _apply_ping(report)
     if args.json:
         _dump_json(report.as_json())
     else:
         _render_check(report, sys.stdout)
     return report.exit_code
+
+
+def _apply_ping(report: CheckReport) -> None:
+    """What the live handshake proves outranks what the files suggest."""
+    ping_result = report.ping or {}
+    code = (ping_result.get("error") or {}).get("code")
+    if ping_result.get("ok") or code == "client-certificate-rejected":
+        report.ca["verifies_server"] = "yes"  # the handshake got past server verification
+    elif code == "server-not-trusted":
+        report.ca["verifies_server"] = "no"
+    if ping_result.get("ok") and report.chain.get("problem"):
+        report.problems = [p for p in report.problems if not p.startswith("The chain is incomplete")]
+        report.notes.append("The server accepted the certificate even though its chain looked incomplete.")
+    if not ping_result.get("ok"):
+        report.problems.append(f"The ping failed ({code}): {ping_result.get('advice', '')}")
 
 
 # --------------------------------------------------------------------------- banks / customers

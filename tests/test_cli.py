@@ -394,3 +394,46 @@ def test_version_and_missing_command() -> None:
     no_traceback(result)
     assert result.returncode == 2
     assert "COMMAND" in result.stderr
+
+
+def _bundle_without_client_root(fake: FakeLean, tmp_path: Path) -> str:
+    """FakeLean's CA bundle minus the client root, as a Lean chain file may well be."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    certs = x509.load_pem_x509_certificates(fake.ca_file.read_bytes())
+    leaf = x509.load_pem_x509_certificate(fake.cert_file.read_bytes())
+    intermediate = next(c for c in certs if c.subject == leaf.issuer)
+    kept = [c for c in certs if c.subject != intermediate.issuer]
+    return write(tmp_path / "chain_without_client_root.pem", b"".join(c.public_bytes(Encoding.PEM) for c in kept))
+
+
+def test_check_a_chain_ending_at_an_intermediate_is_healthy(fake: FakeLean, tmp_path: Path) -> None:
+    ca = _bundle_without_client_root(fake, tmp_path)
+    args = ["check", "--cert", str(fake.cert_file), "--key", str(fake.key_file), "--ca", ca]
+    offline = run(*args, "--json")
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    report = json.loads(offline.stdout)
+    assert report["problems"] == [] and any("ends at an intermediate" in n for n in report["notes"])
+    assert report["ca"]["verifies_server"] == "not checked (use --ping)"
+    online = run(*args, "--json", "--ping", "--base-url", fake.url, env={"LEAN_APP_TOKEN": APP_TOKEN})
+    assert online.returncode == 0, online.stdout + online.stderr
+    assert json.loads(online.stdout)["ca"]["verifies_server"] == "yes"
+
+
+def test_check_verifies_server_is_no_when_the_ping_proves_it(fake: FakeLean, tmp_path: Path) -> None:
+    import trustme
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    certs = x509.load_pem_x509_certificates(fake.ca_file.read_bytes())
+    leaf = x509.load_pem_x509_certificate(fake.cert_file.read_bytes())
+    intermediate = next(c for c in certs if c.subject == leaf.issuer)
+    client_chain = [c for c in certs if c.subject in {intermediate.subject, intermediate.issuer}]
+    other = write(tmp_path / "wrong_server_root.pem",
+                  trustme.CA().cert_pem.bytes() + b"".join(c.public_bytes(Encoding.PEM) for c in client_chain))
+    result = run("check", "--cert", str(fake.cert_file), "--key", str(fake.key_file), "--ca", other,
+                 "--json", "--ping", "--base-url", fake.url, env={"LEAN_APP_TOKEN": APP_TOKEN})
+    report = json.loads(result.stdout)
+    assert result.returncode == 1 and report["ping"]["ok"] is False
+    assert report["ca"]["verifies_server"] == "no"

@@ -333,3 +333,12 @@ def test_data_v1_async_pending_waits_on_v1_results(session: LeanSession, mock: r
 def test_backoff_refuses_settings_that_would_spin(bad: dict[str, float]) -> None:
     with pytest.raises(ConfigurationError):
         Backoff(**bad)
+
+
+@responses.activate
+def test_consent_expired_as_http_403_carries_the_linksdk_advice(session: LeanSession) -> None:
+    responses.post(f"{BASE}/data/v2/refreshes", status=403,
+                   json={"status": "CONSENT_EXPIRED", "message": "Consent expired", "results_id": "r-9"})
+    with pytest.raises(ConsentExpiredError) as info:
+        session.data.create_refresh("ent-1")
+    assert "LinkSDK" in str(info.value) and info.value.results_id == "r-9"

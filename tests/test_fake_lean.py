@@ -602,18 +602,16 @@ def test_missing_trustme_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
         FakeLean(transactions=0).start()
 
 
-def test_seeded_data_is_deterministic_and_fast() -> None:
+def test_seeded_data_is_deterministic() -> None:
+    # How fast the data is built and paged is measured in bench/, not asserted here.
     a, b, c = FakeLean(seed=3, transactions=0), FakeLean(seed=3, transactions=0), FakeLean(seed=4, transactions=0)
     assert (a.customer_id, a.entity_id, a.account_ids) == (b.customer_id, b.entity_id, b.account_ids)
     assert a.customer_id != c.customer_id
-    started = time.perf_counter()
     world = build_world(3, 100_000)
     table = world.table(world.accounts[0].account_id)
-    assert len(table) == 100_000 and time.perf_counter() - started < 4.0
-    first = time.perf_counter()
-    table.transaction(table.newest_first(0, len(table), 0, 100)[0])
+    assert len(table) == 100_000
     deep = [table.transaction(i) for i in table.newest_first(0, len(table), 999, 100)]
-    assert len(deep) == 100 and time.perf_counter() - first < 0.5  # a deep page costs what the first does
+    assert len(deep) == 100
     again = build_world(3, 100_000).table(world.accounts[0].account_id)
     assert again.transaction(5) == table.transaction(5)
 

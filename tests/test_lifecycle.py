@@ -233,3 +233,34 @@ def test_expiry_warning_is_logged_once_per_process(client_intermediate: trustme.
         LeanSession(APP_TOKEN, cert=leaf.cert_chain_pems[0].bytes(), key=leaf.private_key_pem.bytes()).close()
     assert len([r for r in caplog.records if "expires on" in r.getMessage()]) == 1
 
+
+
+def test_expiry_is_rechecked_while_the_session_runs(server: MTLSServer, client_files: ClientFiles,
+                                                    client_intermediate: trustme.CA,
+                                                    caplog: pytest.LogCaptureFixture,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import lean_mtls._credentials as credentials
+
+    caplog.set_level(logging.WARNING, "lean_mtls")
+    leaf = issue(client_intermediate, "forty-days", days_valid=40)
+    with LeanSession(APP_TOKEN, cert=leaf.cert_chain_pems[0].bytes(), key=leaf.private_key_pem.bytes(),
+                     ca=client_files.ca, base_url=server.url) as session:
+        session.get("/x")
+        assert not [r for r in caplog.records if "expires on" in r.getMessage()]
+        monkeypatch.setattr(credentials, "EXPIRY_WARNING_DAYS", 60)  # as if 20+ days had passed
+        session._next_expiry_check = 0  # the hourly check is due
+        session.get("/x")
+        session._next_expiry_check = 0
+        session.get("/x")
+    assert len([r for r in caplog.records if "expires on" in r.getMessage()]) == 1
+
+
+def test_verify_false_is_refused_for_a_production_host_given_as_base_url(client_files: ClientFiles) -> None:
+    with pytest.raises(ConfigurationError, match="outside the sandbox"):
+        LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, base_url="https://api.leantech.me",
+                    verify=False)
+
+
+def test_allow_other_origins_never_allows_plain_http(server: MTLSServer, client_files: ClientFiles) -> None:
+    with build(server, client_files, allow_other_origins=True) as session, pytest.raises(ConfigurationError):
+        session.get("http://127.0.0.1:1/x")

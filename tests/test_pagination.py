@@ -13,7 +13,7 @@ import pytest
 import responses
 from responses import matchers
 
-from lean_mtls import LeanSession
+from lean_mtls import InvalidResponseError, LeanSession
 from lean_mtls.resources._pagination import (
     CUSTOMERS,
     DATA_V2,
@@ -257,3 +257,31 @@ def test_iterator_stops_on_a_body_without_page(session: LeanSession, mock: respo
     mock.get(f"{BASE}/data/v2/accounts", json={"status": "OK", "data": {"type": "accounts", "accounts": [{"id": 1}]}})
     assert list(itertools.islice(session.data.iter_accounts("e"), 10)) == [{"id": 1}]
     assert len(mock.calls) == 1
+
+
+def test_a_server_that_ignores_the_page_parameter_is_detected() -> None:
+    # page.number stays 0 whatever is asked: walking on would never end.
+    def fetch(params: dict[str, int]) -> Any:
+        return {"data": list(range(100)), "page": page_info(0, 5)}
+
+    walker = iter_items(fetch, DATA_V2)
+    with pytest.raises(InvalidResponseError, match="ignored the paging parameter"):
+        for _ in range(1000):
+            next(walker)
+
+
+def test_the_same_unnumbered_page_twice_is_detected() -> None:
+    def fetch(params: dict[str, int]) -> Any:
+        return {"data": [{"id": i} for i in range(100)], "page": {"size": 100}}  # no number, no total
+
+    walker = iter_items(fetch, DATA_V2)
+    with pytest.raises(InvalidResponseError, match="same item"):
+        for _ in range(1000):
+            next(walker)
+
+
+def test_numeric_strings_in_the_page_object() -> None:
+    requested, fetch = _pages([{"data": [1], "page": {"number": "0", "total_pages": "2"}},
+                               {"data": [2], "page": {"number": "1", "total_pages": "2"}}])
+    assert list(iter_items(fetch, DATA_V2)) == [1, 2]
+    assert len(requested) == 2

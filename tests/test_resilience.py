@@ -310,3 +310,21 @@ def test_user_supplied_idempotency_key_wins(session: LeanSession, server: MTLSSe
     server.set_handler(handler)  # type: ignore[arg-type]
     session.payments.create_payout({"amount": 5}, idempotency_key="order-981")
     assert seen[-1].headers["idempotency-key"] == "order-981"
+
+
+def test_final_http_error_reports_the_attempts(session: LeanSession, server: MTLSServer) -> None:
+    seen, handler = sequence(Reply(503, {"status": "SERVICE_UNAVAILABLE", "message": "later"}))
+    server.set_handler(handler)  # type: ignore[arg-type]
+    with pytest.raises(ServerError) as info:
+        session.request_json("GET", "/banks/v1/")
+    assert info.value.attempts == 3 and "gave up after 3 attempts" in str(info.value)
+    assert len(seen) == 3
+
+
+def test_retrying_context_applies_to_resource_methods(session: LeanSession, server: MTLSServer) -> None:
+    seen, handler = sequence(Reply(503, {"status": "X", "message": "later"}), OK)
+    server.set_handler(handler)  # type: ignore[arg-type]
+    with session.retrying(0), pytest.raises(ServerError):
+        session.banks.list()
+    assert len(seen) == 1
+    assert session.banks.list() == {"ok": True}  # outside the block the session's policy applies again

@@ -371,3 +371,15 @@ def test_every_resource_group_is_reachable_and_cached(session: LeanSession) -> N
         group = getattr(session, name)
         assert group is getattr(session, name)
         assert BASE in repr(group)
+
+
+@pytest.mark.parametrize("bad", [None, b"ent-1", 1.5, True])
+def test_ids_must_be_text_so_a_missing_one_cannot_change_the_endpoint(session: LeanSession, bad: object) -> None:
+    with responses.RequestsMock() as mock:
+        with pytest.raises(InvalidRequestError):
+            session.entities.delete("cus-1", bad)  # type: ignore[arg-type]
+        with pytest.raises(InvalidRequestError):
+            session.entities.get("cus-1", bad)  # type: ignore[arg-type]
+        with pytest.raises(InvalidRequestError):
+            session.customers.get(bad)  # type: ignore[arg-type]
+        assert len(mock.calls) == 0

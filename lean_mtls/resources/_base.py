@@ -18,6 +18,10 @@ def segment(value: object, name: str) -> str:
     segments are refused so that an id can never point the request at
     another endpoint.
     """
+    # str(None) is "None" and str(b"x") is "b'x'": both would quietly address
+    # the wrong resource, so only text and integers are identifiers.
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InvalidRequestError(f"{name} must be a string identifier, got {type(value).__name__}.")
     text = str(value)
     if not text or text in {".", ".."} or not text.isprintable():
         raise InvalidRequestError(f"{name} must be a non-empty identifier, got {value!r}.")

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..errors import InvalidRequestError
+from ..errors import InvalidRequestError, InvalidResponseError
 
 #: Data API v2 documents ``size`` as 1..100.
 MAX_DATA_PAGE_SIZE = 100
@@ -89,16 +89,36 @@ def split_page(body: Any, item_key: str | None = None) -> tuple[list[Any], dict[
     return _find_list(container, item_key), dict(page) if isinstance(page, Mapping) else None
 
 
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
 def is_last_page(page: Mapping[str, Any] | None, requested: int, count: int, size: int) -> bool:
     """Whether the page just read (``count`` items, asked as page ``requested``
-    of ``size``) is the last one."""
+    of ``size``) is the last one.
+
+    Raises :class:`InvalidResponseError` when the server answered another page
+    than the one asked for: it ignored the paging parameter, and walking on
+    would fetch the same page forever.
+    """
     if page is None or count == 0:
         return True
-    total = page.get("total_pages")
-    if isinstance(total, int) and not isinstance(total, bool):
-        number = page.get("number")
-        current = number if isinstance(number, int) and not isinstance(number, bool) else requested
-        return current + 1 >= total
+    number = _as_int(page.get("number"))
+    if number is not None and number < requested:
+        raise InvalidResponseError(
+            f"Asked for page {requested} but the server answered page {number}: it ignored the paging "
+            "parameter, so the pages cannot be walked.",
+            status_code=200,
+        )
+    total = _as_int(page.get("total_pages"))
+    if total is not None:
+        return (requested if number is None else number) + 1 >= total
     return count < size
 
 
@@ -126,9 +146,20 @@ def iter_items(
 
 
 def _walk(fetch: PageFetcher, style: PageStyle, item_key: str | None, size: int, number: int) -> Iterator[Any]:
+    previous_first: Any = None
     while True:
         items, page = split_page(fetch(style.params(number, size)), item_key)
         last = is_last_page(page, number, len(items), size)
+        numbered = page is not None and _as_int(page.get("number")) is not None
+        if not numbered and items and previous_first is not None and items[0] == previous_first:
+            # Without page numbers, a server that ignores the paging parameter
+            # shows itself by sending the same page again.
+            raise InvalidResponseError(
+                f"Page {number} starts with the same item as page {number - 1}: the server ignored the "
+                "paging parameter, so the pages cannot be walked.",
+                status_code=200,
+            )
+        previous_first = items[0] if items else None
         yield from items
         if last:
             return

@@ -28,13 +28,18 @@ class Entities(Resource):
     delete_reason_in: Literal["body", "query"] = "body"
 
     @staticmethod
-    def _path(customer_id: str, entity_id: str | None = None) -> str:
-        path = f"/customers/v1/{segment(customer_id, 'customer_id')}/entities"
-        return path if entity_id is None else f"{path}/{segment(entity_id, 'entity_id')}"
+    def _collection(customer_id: str) -> str:
+        return f"/customers/v1/{segment(customer_id, 'customer_id')}/entities"
+
+    @classmethod
+    def _path(cls, customer_id: str, entity_id: str) -> str:
+        # entity_id is required: a missing id must never turn a GET or DELETE
+        # of one entity into a call on the whole collection.
+        return f"{cls._collection(customer_id)}/{segment(entity_id, 'entity_id')}"
 
     def list(self, customer_id: str) -> builtins.list[Entity]:
         """``GET /customers/v1/{customer_id}/entities``: every entity of the customer."""
-        return cast("builtins.list[Entity]", self._request("GET", self._path(customer_id)))
+        return cast("builtins.list[Entity]", self._request("GET", self._collection(customer_id)))
 
     def get(self, customer_id: str, entity_id: str) -> Entity:
         """``GET /customers/v1/{customer_id}/entities/{entity_id}``."""

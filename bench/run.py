@@ -143,7 +143,7 @@ def us(seconds: float) -> str:
 
 
 def ratio(x: float) -> str:
-    return "-" if x != x else f"{x:.2f}x"
+    return "-" if x != x else f"{x:.3f}x"  # three decimals: a verdict next to "1.00x" must be readable
 
 
 def log(message: str) -> None:

@@ -241,7 +241,13 @@ class LeanAdapter(HTTPAdapter):
                            _host(request.url or ""))
         answered = False
         try:
-            response = super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
+            # The full requests path when a proxy is involved, or when a test tool
+            # (responses, ...) has patched HTTPAdapter.send to intercept requests.
+            if proxies or verify is not True or cert is not None or HTTPAdapter.send is not _REQUESTS_SEND:
+                response = super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert,
+                                        proxies=proxies)
+            else:
+                response = self._send_direct(request, timeout)
             answered = True
             if not stream:  # read here, so a body cut short is retried like any other failure
                 self._preload(response)
@@ -253,6 +259,61 @@ class LeanAdapter(HTTPAdapter):
         if not answered and self._looks_like_a_silent_rejection(error, proxies):
             error = self._diagnose_cut(error, request)
         raise error
+
+    def _send_direct(self, request: requests.PreparedRequest, timeout: Any) -> requests.Response:
+        """``HTTPAdapter.send`` without the parts a LeanAdapter never needs.
+
+        With no proxy and the TLS policy fixed in the context, requests'
+        per-request pool-key building, proxy selection and verify/cert
+        bookkeeping are pure overhead; the pool for an origin is looked up
+        once per pool manager instead.  Exceptions are translated exactly as
+        requests translates them, then mapped by :func:`map_transport_error`.
+        """
+        url = request.url or ""
+        end = url.find("/", url.find("://") + 3)
+        origin, path = (url, "/") if end < 0 else (url[:end], url[end:])
+        where = _ORIGINS.get(origin)
+        if where is None:
+            parsed = urllib3.util.parse_url(origin)
+            where = (parsed.host or "", parsed.port, parsed.scheme or "https")
+            if len(_ORIGINS) < 256:
+                _ORIGINS[origin] = where
+        # Asking the manager each time (rather than caching the pool) keeps its
+        # LRU and clear() meaningful; only the URL parsing is cached.
+        pool = self.poolmanager.connection_from_host(*where)
+        if "#" in path:
+            path = path.split("#", 1)[0]
+        chunked = not (request.body is None or "Content-Length" in request.headers)
+        try:
+            raw = pool.urlopen(
+                method=request.method,
+                url=path,
+                body=request.body,
+                headers=request.headers,
+                redirect=False,
+                assert_same_host=False,
+                preload_content=False,
+                decode_content=False,
+                retries=self.max_retries,
+                timeout=_timeout(timeout),
+                chunked=chunked,
+            )
+        except urllib3.exceptions.MaxRetryError as exc:
+            reason = exc.reason
+            if isinstance(reason, urllib3.exceptions.ConnectTimeoutError) and not isinstance(
+                reason, urllib3.exceptions.NewConnectionError
+            ):
+                raise requests.exceptions.ConnectTimeout(exc, request=request) from None
+            if isinstance(reason, urllib3.exceptions.SSLError):
+                raise requests.exceptions.SSLError(exc, request=request) from None
+            raise requests.exceptions.ConnectionError(exc, request=request) from None
+        except (urllib3.exceptions.ProtocolError, OSError) as exc:
+            raise requests.exceptions.ConnectionError(exc, request=request) from None
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise requests.exceptions.ReadTimeout(exc, request=request) from None
+        except urllib3.exceptions.SSLError as exc:
+            raise requests.exceptions.SSLError(exc, request=request) from None
+        return self.build_response(request, raw)
 
     def _diagnose_cut(self, error: LeanError, request: requests.PreparedRequest) -> LeanError:
         host = _host(request.url or "")
@@ -271,21 +332,36 @@ class LeanAdapter(HTTPAdapter):
         return error
 
     def _preload(self, response: requests.Response) -> None:
-        """Read the whole body, refusing more than ``max_response_bytes``."""
-        chunks, total, limit = [], 0, self.max_response_bytes
-        for chunk in response.iter_content(65536):
-            total += len(chunk)
-            if total > limit:
-                response.close()
-                raise InvalidResponseError(
-                    f"HTTP {response.status_code} to {_path(response.request)} sent more than {limit} bytes; "
-                    "refusing to read it (raise max_response_bytes= if this is expected).",
-                    status_code=response.status_code,
-                    response=response,
-                    request=response.request,
-                )
-            chunks.append(chunk)
-        response._content = b"".join(chunks)
+        """Read the whole body in one call, refusing more than ``max_response_bytes``."""
+        limit = self.max_response_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            self._refuse_size(response, limit)
+        try:
+            data = response.raw.read(limit + 1, decode_content=True)
+        except urllib3.exceptions.HTTPError as exc:  # the same mapping requests applies in iter_content
+            if isinstance(exc, urllib3.exceptions.ProtocolError):
+                raise requests.exceptions.ChunkedEncodingError(exc) from None
+            if isinstance(exc, urllib3.exceptions.DecodeError):
+                raise requests.exceptions.ContentDecodingError(exc) from None
+            if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+                raise requests.exceptions.ReadTimeout(exc) from None
+            raise
+        if len(data) > limit:
+            self._refuse_size(response, limit)
+        response._content = data
+        response._content_consumed = True  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _refuse_size(response: requests.Response, limit: int) -> None:
+        response.close()
+        raise InvalidResponseError(
+            f"HTTP {response.status_code} to {_path(response.request)} sent more than {limit} bytes; "
+            "refusing to read it (raise max_response_bytes= if this is expected).",
+            status_code=response.status_code,
+            response=response,
+            request=response.request,
+        )
 
     def _looks_like_a_silent_rejection(self, error: LeanError, proxies: Mapping[str, str] | None) -> bool:
         """A reset or EOF with no TLS alert is how a TLS 1.3 server's refusal of
@@ -294,6 +370,28 @@ class LeanAdapter(HTTPAdapter):
         if self.description.client_subject is None or proxies or error.code == _POOL_CLOSED:
             return False
         return bool(getattr(error, "abrupt_close", False)) and not isinstance(error, LeanProxyError)
+
+
+_REQUESTS_SEND = HTTPAdapter.send
+_TIMEOUTS: dict[Any, Any] = {}
+#: "scheme://host:port" -> (host, port, scheme), parsed once.
+_ORIGINS: dict[str, tuple[str, int | None, str]] = {}
+
+
+def _timeout(value: Any) -> Any:
+    """requests' timeout argument as a urllib3 ``Timeout``, built once per value."""
+    cached = _TIMEOUTS.get(value)
+    if cached is None:
+        if isinstance(value, tuple):
+            connect, read = value
+            cached = urllib3.Timeout(connect=connect, read=read)
+        elif isinstance(value, urllib3.Timeout):
+            return value
+        else:
+            cached = urllib3.Timeout(connect=value, read=value)
+        if len(_TIMEOUTS) < 64:
+            _TIMEOUTS[value] = cached
+    return cached
 
 
 def _close_pools(manager: Any) -> None:

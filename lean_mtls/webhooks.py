@@ -63,7 +63,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar, Union, overload
 
 from .errors import InvalidRequestError, LeanError
 
@@ -182,6 +182,24 @@ def _text(payload: Mapping[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+class _PayloadText:
+    """A read-only event attribute read from ``payload[key]``: the value when
+    it is a string, else ``None`` (a shortcut never raises)."""
+
+    def __init__(self, key: str, doc: str | None = None) -> None:
+        self.key = key
+        self.__doc__ = doc or f"``payload.{key}``."
+
+    @overload
+    def __get__(self, event: None, owner: type[Any]) -> _PayloadText: ...
+
+    @overload
+    def __get__(self, event: WebhookEvent, owner: type[Any]) -> str | None: ...
+
+    def __get__(self, event: WebhookEvent | None, owner: type[Any]) -> str | _PayloadText | None:
+        return self if event is None else _text(event.payload, self.key)
+
+
 @dataclass(frozen=True)
 class WebhookEvent:
     """A verified Lean webhook.
@@ -228,18 +246,9 @@ class EntityEvent(WebhookEvent):
     """Base of ``entity.created`` and ``entity.updated``: the payload is an entity
     (a customer's connection to one bank)."""
 
-    @property
-    def entity_id(self) -> str | None:
-        """``payload.id``: the entity id used for data calls."""
-        return _text(self.payload, "id")
-
-    @property
-    def customer_id(self) -> str | None:
-        return _text(self.payload, "customer_id")
-
-    @property
-    def app_user_id(self) -> str | None:
-        return _text(self.payload, "app_user_id")
+    entity_id = _PayloadText("id", "``payload.id``: the entity id used for data calls.")
+    customer_id = _PayloadText("customer_id")
+    app_user_id = _PayloadText("app_user_id")
 
 
 class EntityCreatedEvent(EntityEvent):
@@ -265,22 +274,10 @@ class EntityDataRefreshUpdatedEvent(WebhookEvent):
 
     event_type = "entity.data.refresh.updated"
 
-    @property
-    def entity_id(self) -> str | None:
-        return _text(self.payload, "entity_id")
-
-    @property
-    def refresh_id(self) -> str | None:
-        return _text(self.payload, "refresh_id")
-
-    @property
-    def customer_id(self) -> str | None:
-        return _text(self.payload, "customer_id")
-
-    @property
-    def status(self) -> str | None:
-        """Overall refresh status (samples show ``FINISHED`` and ``OK``)."""
-        return _text(self.payload, "status")
+    entity_id = _PayloadText("entity_id")
+    refresh_id = _PayloadText("refresh_id")
+    customer_id = _PayloadText("customer_id")
+    status = _PayloadText("status", "Overall refresh status (samples show ``FINISHED`` and ``OK``).")
 
 
 class ResultsReadyEvent(WebhookEvent):
@@ -289,31 +286,16 @@ class ResultsReadyEvent(WebhookEvent):
 
     event_type = "results.ready"
 
-    @property
-    def results_id(self) -> str | None:
-        """``payload.id``: the ``results_id`` the PENDING answer gave you."""
-        return _text(self.payload, "id")
+    results_id = _PayloadText("id", "``payload.id``: the ``results_id`` the PENDING answer gave you.")
 
 
 class PaymentEvent(WebhookEvent):
     """Base of ``payment.created`` and ``payment.updated``: the payload is a payment."""
 
-    @property
-    def payment_id(self) -> str | None:
-        return _text(self.payload, "id")
-
-    @property
-    def intent_id(self) -> str | None:
-        return _text(self.payload, "intent_id")
-
-    @property
-    def customer_id(self) -> str | None:
-        return _text(self.payload, "customer_id")
-
-    @property
-    def status(self) -> str | None:
-        """Payment status, e.g. ``ACCEPTED_BY_BANK``."""
-        return _text(self.payload, "status")
+    payment_id = _PayloadText("id")
+    intent_id = _PayloadText("intent_id")
+    customer_id = _PayloadText("customer_id")
+    status = _PayloadText("status", "Payment status, e.g. ``ACCEPTED_BY_BANK``.")
 
 
 class PaymentCreatedEvent(PaymentEvent):
@@ -333,13 +315,8 @@ class PaymentIntentCreatedEvent(WebhookEvent):
 
     event_type = "payment_intent.created"
 
-    @property
-    def intent_id(self) -> str | None:
-        return _text(self.payload, "intent_id")
-
-    @property
-    def status(self) -> str | None:
-        return _text(self.payload, "status")
+    intent_id = _PayloadText("intent_id")
+    status = _PayloadText("status")
 
 
 class PaymentSourceCreatedEvent(WebhookEvent):
@@ -348,45 +325,20 @@ class PaymentSourceCreatedEvent(WebhookEvent):
 
     event_type = "payment_source.created"
 
-    @property
-    def payment_source_id(self) -> str | None:
-        """``payload.id``."""
-        return _text(self.payload, "id")
-
-    @property
-    def customer_id(self) -> str | None:
-        return _text(self.payload, "customer_id")
-
-    @property
-    def status(self) -> str | None:
-        return _text(self.payload, "status")
+    payment_source_id = _PayloadText("id", "``payload.id``.")
+    customer_id = _PayloadText("customer_id")
+    status = _PayloadText("status")
 
 
 class PaymentSourceBeneficiaryEvent(WebhookEvent):
     """Base of the ``payment_source.beneficiary.*`` events: the payload links a
     payment source to a payment destination."""
 
-    @property
-    def beneficiary_id(self) -> str | None:
-        """``payload.id``."""
-        return _text(self.payload, "id")
-
-    @property
-    def payment_source_id(self) -> str | None:
-        return _text(self.payload, "payment_source_id")
-
-    @property
-    def payment_destination_id(self) -> str | None:
-        return _text(self.payload, "payment_destination_id")
-
-    @property
-    def customer_id(self) -> str | None:
-        return _text(self.payload, "customer_id")
-
-    @property
-    def status(self) -> str | None:
-        """Beneficiary status, e.g. ``ACTIVE``."""
-        return _text(self.payload, "status")
+    beneficiary_id = _PayloadText("id", "``payload.id``.")
+    payment_source_id = _PayloadText("payment_source_id")
+    payment_destination_id = _PayloadText("payment_destination_id")
+    customer_id = _PayloadText("customer_id")
+    status = _PayloadText("status", "Beneficiary status, e.g. ``ACTIVE``.")
 
 
 class PaymentSourceBeneficiaryCreatedEvent(PaymentSourceBeneficiaryEvent):
@@ -410,10 +362,7 @@ class BankAvailabilityUpdatedEvent(WebhookEvent):
 
     event_type = "bank.availability.updated"
 
-    @property
-    def bank_identifier(self) -> str | None:
-        """``payload.identifier``, e.g. ``LEA1_SAMAOB_SAU``."""
-        return _text(self.payload, "identifier")
+    bank_identifier = _PayloadText("identifier", "``payload.identifier``, e.g. ``LEA1_SAMAOB_SAU``.")
 
 
 #: Event ``type`` -> class.  Anything not listed is returned as :class:`WebhookEvent`.

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import responses
 import trustme
 
+from lean_mtls import LeanSession
 from lean_mtls.testing import MTLSServer
 
 APP_TOKEN = "tok_sk_live_5f2e9c1d-SECRET-app-token-0001"
@@ -26,6 +28,27 @@ class ClientFiles:
     cert: Path
     key: Path
     ca: Path
+
+
+#: The origin used by tests that mock HTTP with ``responses`` (no socket is opened).
+MOCK_BASE = "https://lean.test"
+
+
+@pytest.fixture()
+def session(client_files: ClientFiles) -> Iterator[LeanSession]:
+    """A session for ``responses``-mocked tests of wrappers and error mapping
+    (retries off, so error answers are not repeated).  Modules that talk to a
+    real server define their own ``session``."""
+    with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=client_files.ca,
+                     base_url=MOCK_BASE, retries=0) as s:
+        yield s
+
+
+@pytest.fixture()
+def mock() -> Iterator[responses.RequestsMock]:
+    """A ``responses`` mock that fails the test if a registered answer is never used."""
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as m:
+        yield m
 
 
 @pytest.fixture(scope="session")

@@ -26,9 +26,9 @@ from lean_mtls import (
 from lean_mtls.resources._results import DEFAULT_BACKOFF, Backoff
 from lean_mtls.resources.data import PendingResult
 
-from .conftest import APP_TOKEN, ClientFiles
+from .conftest import MOCK_BASE
 
-BASE = "https://lean.test"
+BASE = MOCK_BASE
 RESULTS_ID = "8f0c1d2e-results-0001"
 RESULTS_URL = f"{BASE}/data/v2/results/{RESULTS_ID}"
 
@@ -58,12 +58,6 @@ class FakeTime:
     def clock(self) -> float:
         return self.now
 
-
-@pytest.fixture()
-def session(client_files: ClientFiles) -> Iterator[LeanSession]:
-    with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=client_files.ca,
-                     base_url=BASE) as s:
-        yield s
 
 
 @pytest.fixture()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -24,16 +23,10 @@ from lean_mtls import (
     ServerError,
 )
 
-from .conftest import APP_TOKEN, ClientFiles
+from .conftest import MOCK_BASE
 
-BASE = "https://lean.test"
+BASE = MOCK_BASE
 
-
-@pytest.fixture()
-def session(client_files: ClientFiles) -> Iterator[LeanSession]:
-    with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=client_files.ca,
-                     base_url=BASE, retries=0) as s:
-        yield s
 
 
 def lean_error_body(status: str, message: str) -> dict[str, object]:

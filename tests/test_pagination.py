@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import itertools
 import weakref
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,22 +22,11 @@ from lean_mtls.resources._pagination import (
     split_page,
 )
 
-from .conftest import APP_TOKEN, ClientFiles
+from .conftest import MOCK_BASE
 
-BASE = "https://lean.test"
-
-
-@pytest.fixture()
-def session(client_files: ClientFiles) -> Iterator[LeanSession]:
-    with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=client_files.ca,
-                     base_url=BASE) as s:
-        yield s
+BASE = MOCK_BASE
 
 
-@pytest.fixture()
-def mock() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as m:
-        yield m
 
 
 def page_info(number: int, total_pages: int, size: int = 100, total: int = 0) -> dict[str, Any]:

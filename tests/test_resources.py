@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 import responses
@@ -11,17 +10,11 @@ from responses import matchers
 
 from lean_mtls import ConflictError, InvalidRequestError, LeanSession, NotFoundError
 
-from .conftest import APP_TOKEN, ClientFiles
+from .conftest import APP_TOKEN, MOCK_BASE
 
-BASE = "https://lean.test"
+BASE = MOCK_BASE
 CUSTOMER = {"customer_id": "1f9b7c1e-0d3a-4a52-9a7e-2b1d5c6e7f80", "app_user_id": "user-42"}
 
-
-@pytest.fixture()
-def session(client_files: ClientFiles) -> Iterator[LeanSession]:
-    with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=client_files.ca,
-                     base_url=BASE, retries=0) as s:
-        yield s
 
 
 @responses.activate

@@ -7,7 +7,6 @@ for it; the strict query matcher fails on a missing *or* an extra parameter.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
@@ -24,9 +23,9 @@ from lean_mtls import (
     RateLimitError,
 )
 
-from .conftest import APP_TOKEN, ClientFiles
+from .conftest import APP_TOKEN, MOCK_BASE
 
-BASE = "https://lean.test"
+BASE = MOCK_BASE
 OK = {"status": "OK", "results_id": "res-1", "data": {"type": "x", "x": [], "page": None}, "extra": {"kept": 1}}
 ENTITY = {"id": "ent-1", "customer_id": "cus-1", "bank_identifier": "LEANMB1", "unknown_field": [1, 2]}
 INTENT = {"payment_intent_id": "pi-1", "customer_id": "cus-1", "amount": 100.5, "currency": "AED"}
@@ -36,17 +35,6 @@ DEST = {"id": "pd-1", "name": "Acme", "status": "ACTIVE"}
 Call = Callable[[LeanSession], Any]
 
 
-@pytest.fixture()
-def session(client_files: ClientFiles) -> Iterator[LeanSession]:
-    with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=client_files.ca,
-                     base_url=BASE) as s:
-        yield s
-
-
-@pytest.fixture()
-def mock() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as m:
-        yield m
 
 
 _SAME = object()

@@ -129,6 +129,7 @@ class LeanAdapter(HTTPAdapter):
 
     def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
         self._pool_settings = (connections, maxsize, block)
+        self._remembered: dict[str, tuple[Any, Any, Any]] = {}
         pool_kwargs["ssl_context"] = self.ssl_context
         super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": HTTPConnectionPool, "https": self._pool_class}
@@ -278,9 +279,7 @@ class LeanAdapter(HTTPAdapter):
             where = (parsed.host or "", parsed.port, parsed.scheme or "https")
             if len(_ORIGINS) < 256:
                 _ORIGINS[origin] = where
-        # Asking the manager each time (rather than caching the pool) keeps its
-        # LRU and clear() meaningful; only the URL parsing is cached.
-        pool = self.poolmanager.connection_from_host(*where)
+        pool = self._pool_for(origin, where)
         if "#" in path:
             path = path.split("#", 1)[0]
         chunked = not (request.body is None or "Content-Length" in request.headers)
@@ -314,6 +313,25 @@ class LeanAdapter(HTTPAdapter):
         except urllib3.exceptions.SSLError as exc:
             raise requests.exceptions.SSLError(exc, request=request) from None
         return self.build_response(request, raw)
+
+    def _pool_for(self, origin: str, where: tuple[str, int | None, str]) -> Any:
+        """The pool manager's pool for ``origin``, without rebuilding its key.
+
+        The remembered pool is used only while the manager still holds it
+        under the same key, so the manager's LRU and ``clear()`` keep their
+        meaning (a cleared manager hands out a fresh pool).
+        """
+        manager = self.poolmanager
+        remembered = self._remembered.get(origin)
+        if remembered is not None and remembered[0] is manager:
+            key, pool = remembered[1], remembered[2]
+            if manager.pools.get(key) is pool:
+                return pool
+        pool = manager.connection_from_host(*where)
+        key = next((k for k in manager.pools.keys() if manager.pools.get(k) is pool), None)  # noqa: SIM118
+        if key is not None:
+            self._remembered[origin] = (manager, key, pool)
+        return pool
 
     def _diagnose_cut(self, error: LeanError, request: requests.PreparedRequest) -> LeanError:
         host = _host(request.url or "")

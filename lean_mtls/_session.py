@@ -182,10 +182,29 @@ if hasattr(os, "register_at_fork"):
 
 
 class _PreparedRequest(requests.PreparedRequest):
-    """Remembers how URLs were prepared: requests re-parses, IDNA-checks and
-    re-quotes the same few Lean URLs on every call."""
+    """Remembers how URLs were prepared and which headers were validated:
+    requests re-parses, IDNA-checks and re-quotes the same few Lean URLs, and
+    re-validates the same few headers, on every call."""
 
     _urls: ClassVar[dict[str, str]] = {}
+    _valid_headers: ClassVar[set[tuple[str, str]]] = set()
+
+    def prepare_headers(self, headers: Any) -> None:
+        if not headers:
+            super().prepare_headers(headers)
+            return
+        prepared: requests.structures.CaseInsensitiveDict[Any] = requests.structures.CaseInsensitiveDict()
+        valid = self._valid_headers
+        for name, value in headers.items():
+            if (name, value) not in valid:
+                requests.utils.check_header_validity((name, value))
+                # Only ordinary headers are remembered: never a credential.
+                if isinstance(name, str) and isinstance(value, str) and name.lower() not in _SENSITIVE_HEADERS:
+                    if len(valid) > 256:
+                        valid.clear()
+                    valid.add((name, value))
+            prepared[requests.utils.to_native_string(name)] = value  # type: ignore[no-untyped-call]
+        self.headers = prepared
 
     def prepare_url(self, url: Any, params: Any) -> None:
         if params or not isinstance(url, str):
@@ -199,6 +218,9 @@ class _PreparedRequest(requests.PreparedRequest):
         if len(self._urls) > 1024:  # bounded: ids in paths make URLs many
             self._urls.clear()
         self._urls[url] = self.url  # type: ignore[assignment]
+
+
+_SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "lean-app-token", "cookie"})
 
 
 def _prepare_fast(session: requests.Session, request: requests.Request) -> requests.PreparedRequest:
@@ -371,6 +393,9 @@ class LeanSession(requests.Session):
         self.auth = self._build_auth(app_token, client_id, client_secret, scope)
         self.headers["User-Agent"] = default_user_agent()
         self.headers["Accept"] = "application/json"
+        # HTTP/1.1 connections are persistent unless closed: requests' explicit
+        # "Connection: keep-alive" only adds a header to every request.
+        self.headers.pop("Connection", None)
         if proxies:
             self.proxies.update(proxies)
         self._reload_lock = threading.Lock()

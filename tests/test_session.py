@@ -175,3 +175,11 @@ def test_ipv6_origin_gets_the_lean_adapter(client_files: ClientFiles) -> None:
 def test_base_url_with_credentials_is_refused(client_files: ClientFiles) -> None:
     with pytest.raises(ConfigurationError, match="credentials"):
         build(client_files, base_url="https://user:pass@api.leantech.me")
+
+
+def test_header_validation_still_applies(client_files: ClientFiles) -> None:
+    with build(client_files, base_url="https://lean.test") as session:
+        for _ in range(2):  # the second time too: validated headers are remembered, bad ones never
+            with pytest.raises(requests.exceptions.InvalidHeader):
+                session.get("/x", headers={"X-Injected": "a\r\nSet-Cookie: b"})
+        assert "Connection" not in session.headers  # HTTP/1.1 keeps connections alive by default

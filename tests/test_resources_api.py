@@ -371,3 +371,12 @@ def test_ids_must_be_text_so_a_missing_one_cannot_change_the_endpoint(session: L
         with pytest.raises(InvalidRequestError):
             session.customers.get(bad)  # type: ignore[arg-type]
         assert len(mock.calls) == 0
+
+
+def test_aware_datetimes_become_utc_days() -> None:
+    from lean_mtls.resources._params import iso_date
+
+    dubai = dt.timezone(dt.timedelta(hours=4))
+    assert iso_date(dt.datetime(2026, 3, 2, 1, 0, tzinfo=dubai), "start_date") == "2026-03-01"
+    assert iso_date(dt.datetime(2026, 3, 2, 1, 0), "start_date") == "2026-03-02"  # naive: taken as given
+    assert iso_date(dt.date(2026, 3, 2), "start_date") == "2026-03-02"

@@ -28,6 +28,10 @@ def iso_date(value: DateLike | None, name: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
+        # Lean's data dates are UTC days: an aware datetime is converted first
+        # (01:00 in Dubai is still the previous day in UTC).
+        if value.tzinfo is not None and value.utcoffset() is not None:
+            value = value.astimezone(dt.timezone.utc)
         return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()

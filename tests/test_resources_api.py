@@ -380,3 +380,36 @@ def test_aware_datetimes_become_utc_days() -> None:
     assert iso_date(dt.datetime(2026, 3, 2, 1, 0, tzinfo=dubai), "start_date") == "2026-03-01"
     assert iso_date(dt.datetime(2026, 3, 2, 1, 0), "start_date") == "2026-03-02"  # naive: taken as given
     assert iso_date(dt.date(2026, 3, 2), "start_date") == "2026-03-02"
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("credit_obligations", "/insights/v2/liabilities/credit-obligations"),
+    ("non_credit_obligations", "/insights/v2/liabilities/non-credit-obligations"),
+    ("employment_income", "/insights/v2/income/employment"),
+    ("balances", "/insights/v2/assets/balances"),
+])
+def test_ksa_insights(session: LeanSession, mock: responses.RequestsMock, method: str, path: str) -> None:
+    mock.get(f"{BASE}{path}", json={"status": "OK", "insights": {}},
+             match=[matchers.query_param_matcher({"entity_id": "ent-1", "async": "false", "from": "x"})])
+    assert getattr(session.insights, method)("ent-1", async_=False, params={"from": "x"})["status"] == "OK"
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("verify_entity", "/verifications/v2/entity"),
+    ("verify_beneficiary_name", "/verifications/v2/beneficiary-name"),
+    ("verify_corporate", "/verifications/v1/corporates"),
+    ("verify_corporate_managers", "/verifications/v1/corporates/managers"),
+    ("verify_freelancer", "/verifications/v1/freelancers"),
+])
+def test_ksa_verifications(session: LeanSession, mock: responses.RequestsMock, method: str, path: str) -> None:
+    body = {"entity_id": "ent-1", "national_id": "1234567890"}
+    mock.post(f"{BASE}{path}", json={"status": "OK"}, match=[matchers.json_params_matcher(body)])
+    assert getattr(session.verifications, method)(body) == {"status": "OK"}
+
+
+def test_ksa_verification_failure_is_a_data_error(session: LeanSession, mock: responses.RequestsMock) -> None:
+    mock.post(f"{BASE}/verifications/v1/freelancers", json={
+        "status": "FAILED", "status_detail": {"granular_status_code": "GIVEN_INPUT_CANNOT_BE_VERIFIED"}})
+    with pytest.raises(DataFailedError) as info:
+        session.verifications.verify_freelancer({"id": "x"})
+    assert info.value.granular_status_code == "GIVEN_INPUT_CANNOT_BE_VERIFIED"

@@ -46,3 +46,33 @@ class Insights(Resource):
         NO_MATCH) and a confidence."""
         payload = drop_none({"entity_id": entity_id, "full_name": full_name, "async": async_})
         return self._data("POST", "/insights/v1/name-verification", json=payload)
+
+    # ------------------------------------------------------------------ KSA
+    # LEAN_API.md lists these KSA paths without their parameters.  They are
+    # sent like the other entity insights (GET with entity_id, async); the
+    # method and parameters are UNCERTAIN, so extra query parameters can be
+    # passed through ``params``.
+
+    def _ksa(self, path: str, entity_id: str, async_: bool | None, params: dict[str, Any] | None) -> dict[str, Any]:
+        query = drop_none({"entity_id": entity_id, "async": query_bool(async_), **(params or {})})
+        return self._data("GET", path, params=query)
+
+    def credit_obligations(self, entity_id: str, *, async_: bool | None = None,
+                           params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """KSA: ``GET /insights/v2/liabilities/credit-obligations``."""
+        return self._ksa("/insights/v2/liabilities/credit-obligations", entity_id, async_, params)
+
+    def non_credit_obligations(self, entity_id: str, *, async_: bool | None = None,
+                               params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """KSA: ``GET /insights/v2/liabilities/non-credit-obligations``."""
+        return self._ksa("/insights/v2/liabilities/non-credit-obligations", entity_id, async_, params)
+
+    def employment_income(self, entity_id: str, *, async_: bool | None = None,
+                          params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """KSA: ``GET /insights/v2/income/employment``."""
+        return self._ksa("/insights/v2/income/employment", entity_id, async_, params)
+
+    def balances(self, entity_id: str, *, async_: bool | None = None,
+                 params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """KSA: ``GET /insights/v2/assets/balances``."""
+        return self._ksa("/insights/v2/assets/balances", entity_id, async_, params)

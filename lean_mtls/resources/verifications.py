@@ -51,3 +51,30 @@ class Verifications(Resource):
             "identifications": idents,
         }
         return cast("dict[str, Any]", self._session._request_data("POST", "/verifications/v1/accounts", json=payload))
+
+    # ------------------------------------------------------------------ KSA
+    # LEAN_API.md lists these KSA paths without their bodies: the body is sent
+    # as given (UNCERTAIN shapes; see Lean's KSA Postman collection).
+
+    def _post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return cast("dict[str, Any]", self._session._request_data("POST", path, json=dict(body)))
+
+    def verify_entity(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """KSA: ``POST /verifications/v2/entity``."""
+        return self._post("/verifications/v2/entity", body)
+
+    def verify_beneficiary_name(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """KSA: ``POST /verifications/v2/beneficiary-name``."""
+        return self._post("/verifications/v2/beneficiary-name", body)
+
+    def verify_corporate(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """KSA: ``POST /verifications/v1/corporates``."""
+        return self._post("/verifications/v1/corporates", body)
+
+    def verify_corporate_managers(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """KSA: ``POST /verifications/v1/corporates/managers``."""
+        return self._post("/verifications/v1/corporates/managers", body)
+
+    def verify_freelancer(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """KSA: ``POST /verifications/v1/freelancers``."""
+        return self._post("/verifications/v1/freelancers", body)

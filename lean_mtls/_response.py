@@ -114,6 +114,11 @@ def body_snippet(response: requests.Response) -> str:
     return text if len(text) <= _SNIPPET_LENGTH else text[: _SNIPPET_LENGTH - 3] + "..."
 
 
+def _json_snippet(body: Any) -> str:
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return text if len(text) <= _SNIPPET_LENGTH else text[: _SNIPPET_LENGTH - 3] + "..."
+
+
 def _describe_request(response: requests.Response) -> str:
     request = response.request
     if request is None or request.url is None:
@@ -172,6 +177,12 @@ def error_from_response(response: requests.Response) -> errors.LeanAPIError:
             message += (
                 ". The server did not accept the client certificate: check cert=/key= for this environment."
             )
+    elif body is not None and not (isinstance(body, str) and not body.strip()):
+        # JSON, but not Lean's error shape (a gateway's {"errors": [...]}, a bare list, ...).
+        message = (
+            f"HTTP {status_code} {reason} to {what}, with a JSON body that is not a Lean error: "
+            f"{_redact_request_secrets(_json_snippet(body), response)!r}"
+        )
     else:
         message = f"HTTP {status_code} {reason} to {what}, with an empty body."
 

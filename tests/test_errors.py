@@ -151,3 +151,13 @@ def test_html_success_body_is_invalid_response(session: LeanSession) -> None:
                   content_type="text/html")
     with pytest.raises(InvalidResponseError, match="Login"):
         session.banks.list()
+
+
+@responses.activate
+def test_json_error_body_in_another_shape(session: LeanSession) -> None:
+    responses.get(f"{BASE}/banks/v1/", status=502,
+                  json={"errors": [{"code": "UPSTREAM", "detail": "upstream connect error"}]})
+    with pytest.raises(ServerError) as info:
+        session.banks.list()
+    assert "upstream connect error" in str(info.value) and "not a Lean error" in str(info.value)
+    assert info.value.status is None and info.value.body["errors"][0]["code"] == "UPSTREAM"

@@ -370,10 +370,30 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     if not _same_name(cert.issuer, issuer.subject):
         return False
     try:
-        cert.verify_directly_issued_by(issuer)
+        if cert.issuer == issuer.subject:
+            cert.verify_directly_issued_by(issuer)
+        else:  # names equal only under RFC 5280 matching, which cryptography does not apply
+            _verify_signature(cert, issuer)
     except Exception:  # noqa: BLE001 - InvalidSignature, ValueError, TypeError alike mean "no"
         return False
     return True
+
+
+def _verify_signature(cert: x509.Certificate, issuer: x509.Certificate) -> None:
+    """Check ``cert``'s signature with ``issuer``'s key; raises when it does not verify."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
+    key = issuer.public_key()
+    data, signature = cert.tbs_certificate_bytes, cert.signature
+    if isinstance(key, rsa.RSAPublicKey):
+        padding = cert.signature_algorithm_parameters
+        key.verify(signature, data, padding, cert.signature_hash_algorithm)  # type: ignore[arg-type]
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        key.verify(signature, data, ec.ECDSA(cert.signature_hash_algorithm))  # type: ignore[arg-type]
+    elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+        key.verify(signature, data)
+    else:
+        raise TypeError(f"unsupported issuer key {type(key).__name__}")
 
 
 def complete_chain(

@@ -340,3 +340,41 @@ def test_pkcs12_with_a_separate_key_still_uses_the_password(tmp_path: Path, clie
     p12 = write(tmp_path / "app.p12", pkcs12_bytes(client_leaf, [], PASSWORD))
     identity = load_client_identity(p12, client_leaf.private_key_pem.bytes(), KEY_PASSWORD)
     assert "CN=app-1234" in subject_cn(identity)
+
+
+@pytest.mark.parametrize("key_kind", ["rsa", "ec"])
+def test_issuer_name_that_differs_only_in_case_still_completes_the_chain(key_kind: str) -> None:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.x509.oid import NameOID
+
+    def new_key():  # type: ignore[no-untyped-def]
+        return rsa.generate_private_key(65537, 2048) if key_kind == "rsa" else ec.generate_private_key(ec.SECP256R1())
+
+    def name(cn: str, org: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+                          x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def build(subject: x509.Name, issuer: x509.Name, public, signer, ca: bool):  # type: ignore[no-untyped-def]
+        return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public)
+                .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+                .not_valid_after(now + dt.timedelta(days=90))
+                .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+                .sign(signer, hashes.SHA256()))
+
+    root_key, inter_key, leaf_key = new_key(), new_key(), new_key()
+    root = build(name("Root", "Lean Test"), name("Root", "Lean Test"), root_key.public_key(), root_key, True)
+    inter = build(name("Client Int", "Lean Test"), root.subject, inter_key.public_key(), root_key, True)
+    # The leaf names its issuer in other letter case, as some CAs write it; RFC 5280 says they match.
+    leaf = build(name("app", "Lean Test"), name("client int", "LEAN TEST"), leaf_key.public_key(), inter_key, False)
+    pem = serialization.Encoding.PEM
+    key_pem = leaf_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    bundle = load_ca_bundle(inter.public_bytes(pem) + root.public_bytes(pem))
+    identity = load_client_identity(leaf.public_bytes(pem), key_pem, None, bundle)
+    assert [c.subject for c in identity.chain] == [leaf.subject, inter.subject]
+    assert identity.missing_issuer is None

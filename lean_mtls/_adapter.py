@@ -17,6 +17,7 @@ import http.client
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -251,7 +252,7 @@ class LeanAdapter(HTTPAdapter):
                 response = self._send_direct(request, timeout)
             answered = True
             if not stream:  # read here, so a body cut short is retried like any other failure
-                self._preload(response)
+                self._preload(response, _read_budget(timeout))
             return response
         except LeanError:
             raise
@@ -349,14 +350,20 @@ class LeanAdapter(HTTPAdapter):
             )
         return error
 
-    def _preload(self, response: requests.Response) -> None:
-        """Read the whole body in one call, refusing more than ``max_response_bytes``."""
+    def _preload(self, response: requests.Response, budget: float | None) -> None:
+        """Read the whole body, refusing more than ``max_response_bytes`` and
+        giving up when it takes longer than ``budget`` seconds in total.
+
+        The read timeout bounds each wait for data, not the whole body: a
+        server that trickles a byte every few seconds would otherwise hold a
+        worker forever.
+        """
         limit = self.max_response_bytes
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
             self._refuse_size(response, limit)
         try:
-            data = response.raw.read(limit + 1, decode_content=True)
+            data = self._read_body(response, limit, budget)
         except urllib3.exceptions.HTTPError as exc:  # the same mapping requests applies in iter_content
             if isinstance(exc, urllib3.exceptions.ProtocolError):
                 raise requests.exceptions.ChunkedEncodingError(exc) from None
@@ -369,6 +376,30 @@ class LeanAdapter(HTTPAdapter):
             self._refuse_size(response, limit)
         response._content = data
         response._content_consumed = True  # type: ignore[attr-defined]
+
+    def _read_body(self, response: requests.Response, limit: int, budget: float | None) -> bytes:
+        raw = response.raw
+        read1 = getattr(raw, "read1", None)  # urllib3 >= 2.3
+        if read1 is None or budget is None:
+            data: bytes = raw.read(limit + 1, decode_content=True)
+            return data
+        deadline = time.monotonic() + budget
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            chunk: bytes = read1(65536, decode_content=True)
+            if not chunk:
+                return b"".join(chunks)
+            total += len(chunk)
+            if total > limit:
+                return b"".join(chunks) + chunk  # over the limit: the caller refuses it
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                response.close()
+                raise requests.exceptions.ReadTimeout(
+                    f"the body was not complete {budget:.0f} s after the headers arrived",
+                    request=response.request,
+                )
 
     @staticmethod
     def _refuse_size(response: requests.Response, limit: int) -> None:
@@ -410,6 +441,16 @@ def _timeout(value: Any) -> Any:
         if len(_TIMEOUTS) < 64:
             _TIMEOUTS[value] = cached
     return cached
+
+
+def _read_budget(timeout: Any) -> float | None:
+    """Seconds allowed for a whole body: the request's read timeout."""
+    if isinstance(timeout, tuple):
+        return float(timeout[1]) if timeout[1] is not None else None
+    if isinstance(timeout, (int, float)):
+        return float(timeout)
+    read = getattr(timeout, "read_timeout", None)
+    return float(read) if isinstance(read, (int, float)) else None
 
 
 def _close_pools(manager: Any) -> None:

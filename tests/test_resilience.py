@@ -328,3 +328,16 @@ def test_retrying_context_applies_to_resource_methods(session: LeanSession, serv
         session.banks.list()
     assert len(seen) == 1
     assert session.banks.list() == {"ok": True}  # outside the block the session's policy applies again
+
+
+def test_a_trickling_body_cannot_hold_a_worker_past_the_read_timeout(server: MTLSServer,
+                                                                      client_files: ClientFiles) -> None:
+    # One byte every 0.1 s: every single wait is far below the 0.5 s read timeout, the body takes 3 s.
+    server.set_handler(lambda r: Reply(200, {"padding": "x" * 20}, delay=0.1, fault="trickle"))
+    with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=client_files.ca,
+                     base_url=server.url, timeout=(5, 0.5), retries=0) as session:
+        started = time.monotonic()
+        with pytest.raises(LeanTimeout) as info:
+            session.request_json("GET", "/banks/v1/")
+        assert time.monotonic() - started < 2.0
+    assert info.value.phase == "read"

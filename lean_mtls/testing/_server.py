@@ -49,7 +49,7 @@ class RecordedRequest:
 
 
 #: Ways a reply can misbehave (see :class:`Reply`).
-FAULTS = ("reset", "close", "close_mid_body")
+FAULTS = ("reset", "close", "close_mid_body", "trickle")
 
 
 @dataclass
@@ -59,7 +59,9 @@ class Reply:
     ``delay`` stalls that many seconds before answering.  ``fault`` makes the
     answer go wrong on purpose: ``"reset"`` aborts the TCP connection (RST)
     without answering, ``"close"`` closes it cleanly without answering,
-    ``"close_mid_body"`` sends the headers and half the body, then closes.
+    ``"close_mid_body"`` sends the headers and half the body, then closes;
+    ``"trickle"`` sends the body one byte at a time, ``delay`` seconds apart
+    (each wait shorter than a read timeout, the whole body much longer).
     """
 
     status: int = 200
@@ -122,7 +124,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.recorded.append(recorded)
         reply = self.server.handler(recorded)
-        if reply.delay:
+        if reply.delay and reply.fault != "trickle":
             time.sleep(reply.delay)
         if reply.fault in {"reset", "close"}:
             _abort(self.connection, reset=reply.fault == "reset")
@@ -139,6 +141,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.flush()
             _abort(self.connection, reset=False)
             self.close_connection = True
+        elif reply.fault == "trickle":
+            self.wfile.flush()
+            for index in range(len(data)):
+                time.sleep(reply.delay)
+                try:
+                    self.wfile.write(data[index : index + 1])
+                    self.wfile.flush()
+                except OSError:  # the client gave up
+                    self.close_connection = True
+                    return
         elif self.command != "HEAD":
             self.wfile.write(data)
 

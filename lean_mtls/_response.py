@@ -146,6 +146,19 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def _error_fields(response: requests.Response, status: str | None, body: Any) -> dict[str, Any]:
+    """The keyword arguments every LeanAPIError built from ``response`` takes."""
+    return {
+        "status_code": response.status_code,
+        "status": status,
+        "body": body,
+        "headers": response.headers,
+        "request_id": request_id(response),
+        "response": response,
+        "request": response.request,
+    }
+
+
 def error_from_response(response: requests.Response) -> errors.LeanAPIError:
     """Build the typed error for a non-2xx response."""
     status_code = response.status_code
@@ -189,15 +202,7 @@ def error_from_response(response: requests.Response) -> errors.LeanAPIError:
     cls = _LEAN_STATUS_CLASSES.get(lean_status or "") or _STATUS_CLASSES.get(status_code)
     if cls is None:
         cls = errors.ServerError if status_code >= 500 else errors.LeanAPIError
-    kwargs: dict[str, Any] = dict(
-        status_code=status_code,
-        status=lean_status,
-        body=body,
-        headers=response.headers,
-        request_id=request_id(response),
-        response=response,
-        request=response.request,
-    )
+    kwargs = _error_fields(response, lean_status, body)
     if cls is errors.RateLimitError:
         kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
     if issubclass(cls, errors.DataStatusError) and isinstance(body, dict):
@@ -236,17 +241,7 @@ def raise_for_data_status(body: Any, response: requests.Response) -> None:
     text += f". {_DATA_ADVICE[status]}"
     if details["results_id"]:
         text += f" results_id={details['results_id']}"
-    raise cls(
-        text,
-        status_code=response.status_code,
-        status=status,
-        body=body,
-        headers=response.headers,
-        request_id=request_id(response),
-        response=response,
-        request=response.request,
-        **details,
-    )
+    raise cls(text, **_error_fields(response, status, body), **details)
 
 
 def decode_json(response: requests.Response) -> Any:

@@ -34,6 +34,7 @@ from ._adapter import (
 )
 from ._auth import APP_TOKEN_HEADER, AUTHORIZATION_HEADER, AppTokenAuth, ClientCredentialsAuth, _OriginBoundAuth
 from ._credentials import (
+    CABundle,
     CertificateInfo,
     CertSource,
     Password,
@@ -104,6 +105,19 @@ def _pick_auth_mode(auth: str | AuthMode | None, client_secret: str | None) -> A
     if auth is None:
         return AuthMode.OAUTH if client_secret is not None else AuthMode.APP_TOKEN
     return parse_auth_mode(auth)
+
+
+def _describe_tls(
+    bundle: CABundle | None, certificate: CertificateInfo | None, *, is_lean: bool = True,
+    verification_off: bool = False,
+) -> TLSDescription:
+    """The non-secret labels an adapter's error messages use."""
+    return TLSDescription(
+        ca_source=bundle.source if bundle is not None else "the system trust store",
+        client_subject=certificate.subject if certificate is not None else None,
+        is_lean=is_lean,
+        verification_off=verification_off,
+    )
 
 
 def _hide(value: Any) -> Any:
@@ -403,11 +417,7 @@ class LeanSession(requests.Session):
         _register_for_fork(self)
 
     def _describe(self, certificate: CertificateInfo | None) -> TLSDescription:
-        return TLSDescription(
-            ca_source=self._ca_bundle.source if self._ca_bundle is not None else "the system trust store",
-            client_subject=certificate.subject if certificate is not None else None,
-            verification_off=not self._verify,
-        )
+        return _describe_tls(self._ca_bundle, certificate, verification_off=not self._verify)
 
     def _new_adapter(self, context: ssl.SSLContext, description: TLSDescription) -> LeanAdapter:
         pool_size, pool_timeout = self._pool
@@ -428,7 +438,7 @@ class LeanSession(requests.Session):
         if not allow:
             self.mount("https://", _UnmappedOriginAdapter())
             return
-        plain = TLSDescription("the system trust store", None, is_lean=False)
+        plain = _describe_tls(None, None, is_lean=False)
         self.mount("https://", self._new_adapter(build_ssl_context(None, None), plain))
 
     # ------------------------------------------------------------------ certificates
@@ -455,11 +465,7 @@ class LeanSession(requests.Session):
         bundle = load_ca_bundle(ca) if ca is not None else None
         identity = load_client_identity(cert, key, key_password, bundle)
         context = build_ssl_context(identity, bundle, resume=self._resume)
-        description = TLSDescription(
-            ca_source=bundle.source if bundle is not None else "the system trust store",
-            client_subject=identity.info.subject,
-            is_lean=prefix.startswith(self.origin + "/"),
-        )
+        description = _describe_tls(bundle, identity.info, is_lean=prefix.startswith(self.origin + "/"))
         self.mount(prefix, self._new_adapter(context, description))
         return identity.info
 

@@ -334,6 +334,82 @@ def test_to_dataframe_without_pandas_names_the_extra(monkeypatch: pytest.MonkeyP
         to_dataframe([{"transaction_id": "a"}])
 
 
+def test_to_dataframe_takes_what_the_data_calls_return(fake: FakeLean) -> None:
+    """Issue 12 item 4: to_dataframe(lean.data.transactions(...)) used to fail with
+    "dictionary update sequence element #0 has length 1"."""
+    pytest.importorskip("pandas")
+    from lean_mtls import to_dataframe
+
+    with fake.session() as lean:
+        account_id = lean.data.accounts(fake.entity_id, wait=True)["data"]["accounts"][0]["account_id"]
+        start = dt.date.today() - dt.timedelta(days=30)
+        expected = list(lean.data.iter_transactions(fake.entity_id, account_id, start_date=start))
+        ids = [t["transaction_id"] for t in expected]
+        result = lean.data.transactions(fake.entity_id, account_id, start_date=start, size=100, wait=True)
+        first_page = ids[:100]
+        assert list(to_dataframe(result)["transaction_id"]) == first_page  # Data v2: data.transactions
+        assert list(to_dataframe(result["data"])["transaction_id"]) == first_page  # the inner page
+        walked = lean.data.iter_transactions(fake.entity_id, account_id, start_date=start)
+        assert list(to_dataframe(walked)["transaction_id"]) == ids  # an iterator, consumed
+        assert list(to_dataframe([result, result])["transaction_id"]) == first_page * 2  # pages
+        accounts = to_dataframe(lean.data.accounts(fake.entity_id, wait=True))
+        assert account_id in list(accounts["account_id"])
+        balances = to_dataframe(lean.data.balances(fake.entity_id, account_id, wait=True))
+        assert len(balances) >= 1
+        identity = to_dataframe(lean.data.identity(fake.entity_id, wait=True))
+        assert len(identity) == 1  # one object under data.identity is one row
+        v1 = lean.data_v1.transactions(fake.entity_id, account_id, wait=True)
+        assert len(to_dataframe(v1)) == len(v1["payload"]["transactions"]) > 0  # Data v1: payload.<type>
+        customers = lean.customers.list()
+        assert len(to_dataframe(customers)) >= 1  # a flat page {"data": [...], "page": {...}}
+
+
+@pytest.mark.parametrize("body", [
+    {"content": [{"refresh_id": "r1"}, {"refresh_id": "r2"}], "page": {"number": 0, "total_pages": 1}},
+    {"data": [{"refresh_id": "r1"}, {"refresh_id": "r2"}], "page": {"number": 0}},
+    {"status": "OK", "type": "refreshes", "data": {"type": "refreshes", "refreshes": [{"refresh_id": "r1"},
+                                                                                  {"refresh_id": "r2"}]}},
+    [{"refresh_id": "r1"}, {"refresh_id": "r2"}],
+    ({"refresh_id": r} for r in ("r1", "r2")),
+])
+def test_to_dataframe_envelope_shapes(body: Any) -> None:
+    pytest.importorskip("pandas")
+    from lean_mtls import to_dataframe
+
+    assert list(to_dataframe(body)["refresh_id"]) == ["r1", "r2"]
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ({"status": "PENDING", "results_id": "abc", "data": None}, r"PENDING .*call \.wait\(\).*wait=True"),
+    ({"transaction_id": "t1", "flags": ["x"]}, r"not one of Lean's envelopes.*pass \[obj\]"),
+    ("transactions", r"cannot take a str"),
+    (b"[]", r"cannot take a bytes"),
+    (42, r"cannot take a int"),
+    ([{"a": 1}, "b"], r"item 1 is a str, not a JSON object"),
+    ([["transaction_id", "t1"]], r"item 0 is a list"),
+])
+def test_to_dataframe_says_what_to_pass(value: Any, says: str) -> None:
+    from lean_mtls import InvalidRequestError, to_dataframe
+
+    with pytest.raises(InvalidRequestError, match=says) as info:
+        to_dataframe(value)
+    if "PENDING" not in says:
+        assert "iter_transactions" in str(info.value)  # what to pass instead
+
+
+def test_to_dataframe_of_a_pending_result(fake: FakeLean) -> None:
+    from lean_mtls import InvalidRequestError, to_dataframe
+
+    with fake.session() as lean:
+        fake.set_data_status("PENDING")
+        pending = lean.data.accounts(fake.entity_id)
+        with pytest.raises(InvalidRequestError, match=r"PENDING.*\.wait\(\).*wait=True"):
+            to_dataframe(pending)
+        with pytest.raises(InvalidRequestError, match="PENDING"):
+            to_dataframe(pending.body)
+        pending.wait(timeout=30)  # leave nothing queued for the next test
+
+
 def test_notebook_runs_headless(tmp_path: Path) -> None:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")

@@ -20,41 +20,45 @@ information, ``page.number + 1 >= page.total_pages``, or (when Lean leaves
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..errors import InvalidRequestError, InvalidResponseError
 
-#: Data API v2 documents ``size`` as 1..100.
-MAX_DATA_PAGE_SIZE = 100
-#: ``GET /customers/v1/entities`` documents ``page_size`` as 1..100 (default 100).
-MAX_ENTITIES_PAGE_SIZE = 100
-#: Not documented for ``GET /customers/v1``: UNCERTAIN, same as the other lists.
-MAX_CUSTOMERS_PAGE_SIZE = 100
-#: Not documented for ``GET /payments/v1/intents``: UNCERTAIN, same as the other lists.
-MAX_PAYMENT_INTENTS_PAGE_SIZE = 100
-#: Data refreshes share the Data API v2 ``page``/``size`` parameters.
+# The page styles are data of the endpoint list (one place for each endpoint's
+# paging); re-exported here for the walkers and for compatibility.
+from ._endpoints import (
+    CUSTOMERS,
+    DATA_V2,
+    ENTITIES,
+    MAX_DATA_PAGE_SIZE,
+    MAX_ENTITIES_PAGE_SIZE,
+    MAX_LIST_PAGE_SIZE,
+    PAYMENT_INTENTS,
+    REFRESHES,
+    PageStyle,
+)
+
+MAX_CUSTOMERS_PAGE_SIZE = MAX_LIST_PAGE_SIZE
+MAX_PAYMENT_INTENTS_PAGE_SIZE = MAX_LIST_PAGE_SIZE
 MAX_REFRESHES_PAGE_SIZE = MAX_DATA_PAGE_SIZE
 
-
-@dataclass(frozen=True)
-class PageStyle:
-    """The names of a list endpoint's page parameters and its largest page."""
-
-    page_param: str
-    size_param: str
-    max_size: int
-
-    def params(self, number: int, size: int) -> dict[str, int]:
-        """The query parameters that ask for page ``number`` of ``size`` items."""
-        return {self.page_param: number, self.size_param: size}
-
-
-DATA_V2 = PageStyle("page", "size", MAX_DATA_PAGE_SIZE)
-REFRESHES = PageStyle("page", "size", MAX_REFRESHES_PAGE_SIZE)
-PAYMENT_INTENTS = PageStyle("page", "size", MAX_PAYMENT_INTENTS_PAGE_SIZE)
-CUSTOMERS = PageStyle("page_number", "page_size", MAX_CUSTOMERS_PAGE_SIZE)
-ENTITIES = PageStyle("page_number", "page_size", MAX_ENTITIES_PAGE_SIZE)
+__all__ = [
+    "CUSTOMERS",
+    "DATA_V2",
+    "ENTITIES",
+    "MAX_CUSTOMERS_PAGE_SIZE",
+    "MAX_DATA_PAGE_SIZE",
+    "MAX_ENTITIES_PAGE_SIZE",
+    "MAX_PAYMENT_INTENTS_PAGE_SIZE",
+    "MAX_REFRESHES_PAGE_SIZE",
+    "PAYMENT_INTENTS",
+    "REFRESHES",
+    "PageStyle",
+    "check_page_size",
+    "is_last_page",
+    "iter_items",
+    "split_page",
+]
 
 #: Fetches one page given its paging query parameters; returns the parsed body.
 PageFetcher = Callable[[dict[str, int]], Any]

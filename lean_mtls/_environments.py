@@ -214,3 +214,37 @@ def resolve_hosts(
 def token_url(auth_origin: str) -> str:
     """The OAuth2 token endpoint of an auth host (``auth_url`` may already end with it)."""
     return auth_origin if auth_origin.endswith(TOKEN_PATH) else auth_origin + TOKEN_PATH
+
+
+class LeanHost(NamedTuple):
+    """Where a host appears in :data:`HOSTS`: its row and whether it is the API or the token host."""
+
+    region: Region
+    environment: Environment
+    mode: AuthMode
+    role: str  # "api" or "auth"
+
+    def describe(self) -> str:
+        """``"Lean's UAE production API (app token + mTLS)"``."""
+        scheme = "app token + mTLS" if self.mode is AuthMode.APP_TOKEN else "OAuth2"
+        what = "API" if self.role == "api" else "OAuth2 token host"
+        return f"Lean's {self.region.name} {self.environment.value} {what} ({scheme})"
+
+    def constructor_hint(self) -> str:
+        """The keywords that build a session for this row."""
+        words = [f"environment={self.environment.value!r}", f"region={self.region.value!r}"]
+        if self.mode is AuthMode.OAUTH:
+            words.append("auth='oauth'")
+        return "LeanSession(..., " + ", ".join(words) + ")"
+
+
+def lean_hosts_of(url: str) -> list[LeanHost]:
+    """The rows of :data:`HOSTS` whose API or token host is ``url``'s host
+    (any scheme or port; case and a trailing dot ignored)."""
+    host = Origin.of(url).host.rstrip(".")
+    found: list[LeanHost] = []
+    for (region, environment, mode), row in HOSTS.items():
+        for role, known in (("api", row.api), ("auth", row.auth)):
+            if known is not None and Origin.of(known).host == host:
+                found.append(LeanHost(region, environment, mode, role))
+    return found

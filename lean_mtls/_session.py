@@ -48,6 +48,7 @@ from ._environments import (
     Environment,
     Origin,
     Region,
+    lean_hosts_of,
     parse_auth_mode,
     parse_environment,
     parse_region,
@@ -55,6 +56,7 @@ from ._environments import (
     token_url,
     without_default_port,
 )
+from ._refusals import REDIRECT_ATTRIBUTE, refusal_message
 from ._response import decode_json, raise_for_data_status, request_id
 from ._retry import DEFAULT_RETRY, IDEMPOTENCY_HEADER, RetryOption, call_policy, coerce_policy
 from ._secrets import Secret, SecretBytes
@@ -162,15 +164,17 @@ def _normalize_prefix(prefix: str) -> str:
 
 
 class _UnmappedOriginAdapter(BaseAdapter):
-    """Refuses requests to origins the session has no certificate policy for."""
+    """Refuses requests to origins the session has no certificate policy for,
+    saying what to do instead (see :mod:`lean_mtls._refusals`)."""
+
+    def __init__(self, session_origin: str, session_label: str) -> None:
+        super().__init__()
+        self._session = (session_origin, session_label)
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        origin = Origin.of(request.url or "").text()
+        redirected_from = getattr(request, REDIRECT_ATTRIBUTE, None)
         raise ConfigurationError(
-            f"No certificate is configured for {origin}: this session only talks to the origins it was "
-            "built for. Use session.mount_certificate(...) for another mTLS API, or build the session with "
-            "allow_other_origins=True to reach other hosts over plain TLS (no client certificate, no token).",
-            code="missing-conf",
+            refusal_message(request.url or "", *self._session, redirected_from), code="missing-conf"
         )
 
     def close(self) -> None:
@@ -430,14 +434,26 @@ class LeanSession(requests.Session):
             max_response_bytes=self.max_response_bytes,
         )
 
+    def _label(self) -> str:
+        """What this session is built for, in words (for refusal messages)."""
+        for row in lean_hosts_of(self.base_url):
+            if (row.role, row.region, row.environment, row.mode) == ("api", self.region, self.environment,
+                                                                     self.auth_mode):
+                return row.describe()
+        return "its base_url"
+
     def _mount_other_origins(self, allow: bool) -> None:
         """What happens to URLs outside every configured origin."""
         # Plain http is refused even with allow_other_origins: nothing this
         # session sends should travel unencrypted.
-        self.mount("http://", _UnmappedOriginAdapter())
+        refuse = _UnmappedOriginAdapter(self.origin, self._label())
+        self.mount("http://", refuse)
         if not allow:
-            self.mount("https://", _UnmappedOriginAdapter())
+            self.mount("https://", refuse)
             return
+        # Lean's other hosts are refused even so: they would get no app token and the wrong certificate.
+        for host in {Origin.of(h).text() for row in HOSTS.values() for h in (row.api, row.auth) if h}:
+            self.mount(host + "/", refuse)
         plain = _describe_tls(None, None, is_lean=False)
         self.mount("https://", self._new_adapter(build_ssl_context(None, None), plain))
 
@@ -676,6 +692,7 @@ class LeanSession(requests.Session):
         so without this the app token would follow a redirect to any host.
         """
         super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
+        setattr(prepared_request, REDIRECT_ATTRIBUTE, response.request.url)  # named in a refusal
         url = prepared_request.url or ""
         if isinstance(self.auth, _OriginBoundAuth) and self.auth.applies_to(url):
             return

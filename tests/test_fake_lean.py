@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -586,6 +587,54 @@ def test_clean_shutdown_removes_the_key(tmp_path: Path) -> None:
                                                       "lean_public_cert_chain.pem"]
 
 
+_SIGNALLED_CHILD = """
+import signal, sys, time
+from lean_mtls.testing import FakeLean
+if sys.argv[1] == "chained":
+    def previous(signum, frame):
+        print("previous handler ran", flush=True)
+        sys.exit(3)
+    signal.signal(signal.SIGTERM, previous)
+server = FakeLean(transactions=0).start()
+print(server.directory, flush=True)
+while True:
+    time.sleep(0.05)
+"""
+
+
+def _signalled(signum: int, mode: str = "plain") -> tuple[Path, int, str]:
+    """Run a process holding a FakeLean, send it ``signum``; its key directory and exit status."""
+    child = subprocess.Popen([sys.executable, "-c", _SIGNALLED_CHILD, mode], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        folder = Path(child.stdout.readline().strip())
+        assert (folder / "fakelean_private_key.pem").exists()
+        child.send_signal(signum)
+        out, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    return folder, child.returncode, out + err
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_the_key_directory_is_removed_when_the_process_is_terminated(name: str) -> None:
+    signum = getattr(signal, name)
+    folder, status, output = _signalled(signum)
+    assert not folder.exists(), output
+    assert status == -signum  # still dies of the signal, as whoever sent it expects
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
+def test_a_handler_installed_before_still_runs_after_the_cleanup() -> None:
+    folder, status, output = _signalled(signal.SIGTERM, "chained")
+    assert not folder.exists()
+    assert status == 3 and "previous handler ran" in output
+
+
 def test_not_running_and_optional_client_certificate() -> None:
     idle = FakeLean(transactions=0)
     with pytest.raises(ConfigurationError):
@@ -645,4 +694,4 @@ def test_the_plugin_from_a_separate_test_directory() -> None:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(project.parents[1]), os.environ.get("PYTHONPATH", "")]))
     result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "7 passed" in result.stdout
+    assert "11 passed" in result.stdout

@@ -92,6 +92,7 @@ import requests as _http
 from .._session import LeanSession
 from ..errors import ConfigurationError
 from ..webhooks import SIGNATURE_HEADER, sign
+from ._cleanup import register as _remove_on_signal
 from ._data import (
     CURRENCY,
     DAY,
@@ -482,7 +483,9 @@ class FakeLean:
         else:
             folder = Path(tempfile.mkdtemp(prefix="fakelean-"))  # 0700
             self._temp_dir = folder
-            self._cleanup = weakref.finalize(self, shutil.rmtree, str(folder), True)
+            remover = weakref.finalize(self, shutil.rmtree, str(folder), True)
+            _remove_on_signal(remover)  # SIGTERM/SIGHUP end the process without exit handlers
+            self._cleanup = remover
         cert_file = folder / "fakelean_cert.crt"
         key_file = folder / "fakelean_private_key.pem"
         ca_file = folder / "lean_public_cert_chain.pem"
@@ -652,12 +655,17 @@ class FakeLean:
             self._data_statuses.clear()
 
     def reset(self) -> None:
-        """Back to the seeded state: created objects, queued faults and tokens are dropped."""
+        """Back to the seeded state: created objects, queued faults and tokens are dropped.
+
+        New ids are drawn from the start of the seeded sequence again, so a
+        test run after a reset sees the same ids whatever ran before it.
+        """
         with self._lock:
             self.clear_faults()
             self._tokens.clear()
             self._webhooks.clear()
             self.errors.clear()
+            self._ids = random.Random(self.seed + 1)  # noqa: S311 - reproducible test ids
             self._reset_state()
 
     def revoke_tokens(self) -> None:

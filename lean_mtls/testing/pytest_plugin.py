@@ -17,21 +17,31 @@ fixture.
 Fixtures
 --------
 
-``lean_server`` (session scope)
+``lean_server`` (function scope, one server for the whole session)
     A running :class:`~lean_mtls.testing.FakeLean`: an HTTPS server on
     ``127.0.0.1`` that demands a client certificate, with seeded data
     (``lean_server.customer_id``, ``.entity_id``, ``.account_ids``), the
     certificate files (``.cert_file``, ``.key_file``, ``.ca_file``), test
     controls (``.set_data_status("PENDING")``, ``.fail_next(429,
     retry_after=1)``, ``.send_webhook(url, "payment.created", {...})``) and
-    what it received (``.requests``).  Started once per test session and
-    stopped (its temporary key removed) at the end.
+    what it received (``.requests``).  The server (and its certificates) is
+    started once per test session and stopped (its temporary key removed) at
+    the end, but **every test starts from the seeded state**: before each test
+    the fixture calls :meth:`~lean_mtls.testing.FakeLean.reset`, so customers,
+    payments, refreshes and tokens created by one test, and failures queued
+    with ``fail_next``/``set_data_status`` and not consumed, are gone in the
+    next; new ids repeat from the seed, so a test sees the same ids whatever
+    ran before it.  ``.requests`` keeps the whole session's requests.
+
+``lean_server_persistent`` (session scope)
+    A separate ``FakeLean`` (same ``lean_server_options``, so the same seeded
+    ids) that is **never reset**: what one test creates is there in the next.
+    For suites that build state step by step across tests; call
+    ``lean_server_persistent.reset()`` yourself where you want a clean start.
 
 ``lean_session`` (function scope)
-    A :class:`~lean_mtls.LeanSession` connected to ``lean_server``, closed
-    after the test.  After each test that used it, failures queued on the
-    server with ``fail_next``/``set_data_status`` and not consumed are
-    dropped, so they cannot leak into the next test.
+    A :class:`~lean_mtls.LeanSession` connected to ``lean_server`` (so to the
+    seeded state), closed after the test.
 
 ``lean_server_factory`` (function scope)
     ``lean_server_factory(**kwargs)`` starts another ``FakeLean`` with its own
@@ -98,7 +108,7 @@ if TYPE_CHECKING:
     from .._session import LeanSession
     from .fake import FakeLean
 
-__all__ = ["lean_server", "lean_server_factory", "lean_server_options", "lean_session"]
+__all__ = ["lean_server", "lean_server_factory", "lean_server_options", "lean_server_persistent", "lean_session"]
 
 
 @pytest.fixture(scope="session")
@@ -107,13 +117,40 @@ def lean_server_options() -> dict[str, Any]:
     return {}
 
 
-@pytest.fixture(scope="session")
-def lean_server(lean_server_options: dict[str, Any]) -> Iterator[FakeLean]:
-    """A local Lean (``FakeLean``) over mutual TLS, shared by the whole test session."""
+def _start(options: dict[str, Any]) -> FakeLean:
     from .fake import FakeLean
 
-    with FakeLean(**lean_server_options) as server:
+    return FakeLean(**options).start()
+
+
+@pytest.fixture(scope="session")
+def _lean_server_process(lean_server_options: dict[str, Any]) -> Iterator[FakeLean]:
+    """The server behind ``lean_server``: started once, stopped at the end of the session."""
+    server = _start(lean_server_options)
+    try:
         yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def lean_server(_lean_server_process: FakeLean) -> Iterator[FakeLean]:
+    """A local Lean (``FakeLean``) over mutual TLS, back in its seeded state for each test."""
+    _lean_server_process.reset()
+    try:
+        yield _lean_server_process
+    finally:
+        _lean_server_process.clear_faults()
+
+
+@pytest.fixture(scope="session")
+def lean_server_persistent(lean_server_options: dict[str, Any]) -> Iterator[FakeLean]:
+    """A local Lean shared by the whole session and never reset: state carries across tests."""
+    server = _start(lean_server_options)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture
@@ -124,7 +161,6 @@ def lean_session(lean_server: FakeLean) -> Iterator[LeanSession]:
         yield session
     finally:
         session.close()
-        lean_server.clear_faults()
 
 
 @pytest.fixture

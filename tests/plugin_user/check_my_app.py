@@ -14,7 +14,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 from myapp import App
 
-from lean_mtls import DataFailedError, LeanSession
+from lean_mtls import DataFailedError, LeanSession, NotFoundError
 
 
 class _Quiet(WSGIRequestHandler):
@@ -87,3 +87,27 @@ def test_oauth_settings(lean_server) -> None:
     with LeanSession(**lean_server.session_kwargs(auth="oauth")) as session:
         assert session.banks.list()
     assert any(r.path == "/oauth2/token" for r in lean_server.requests)
+
+
+# Isolation: each test starts from the seeded state (pytest runs these in file order).
+
+def test_a_test_creates_a_customer_and_queues_a_status(lean_session: LeanSession, lean_server) -> None:
+    lean_session.customers.create("isolation-user")
+    lean_server.set_data_status("PENDING")  # queued and never consumed here
+
+
+def test_the_next_test_sees_neither(lean_session: LeanSession, lean_server) -> None:
+    with pytest.raises(NotFoundError):
+        lean_session.customers.get_by_app_user_id("isolation-user")
+    assert lean_session.data.accounts(lean_server.entity_id)["status"] == "OK"
+
+
+def test_the_persistent_server_keeps_state_across_tests(lean_server_persistent) -> None:
+    with lean_server_persistent.session() as session:
+        session.customers.create("kept-user")
+
+
+def test_and_the_next_test_still_finds_it(lean_server_persistent, lean_server) -> None:
+    with lean_server_persistent.session() as session:
+        assert session.customers.get_by_app_user_id("kept-user")["app_user_id"] == "kept-user"
+    assert lean_server_persistent.customer_id == lean_server.customer_id  # same seeded ids

@@ -35,6 +35,9 @@ CertSource = Union[str, "os.PathLike[str]", bytes]
 #: A password as text or bytes, or a callable returning one (read lazily, e.g. from a vault).
 Password = Union[str, bytes, Callable[[], Union[str, bytes]]]
 
+#: ``ca=SYSTEM_TRUST_STORE`` trusts the operating system's store instead of certifi's bundle.
+SYSTEM_TRUST_STORE = "system"
+
 #: Warn when the client certificate has fewer days than this left.
 EXPIRY_WARNING_DAYS = 30
 _warned_expiry: set[str] = set()
@@ -77,15 +80,30 @@ class CertificateInfo(NamedTuple):
 
 
 class CABundle(NamedTuple):
-    """The certificates trusted to sign the *server's* certificate."""
+    """The certificates trusted to sign the *server's* certificate.
+
+    Two views of one bundle: ``der`` is every certificate exactly as given, for
+    OpenSSL, which is the only party that needs them all (it verifies the
+    server).  ``certificates`` are those ``cryptography`` could read, used to
+    complete the client chain and to describe the bundle; a certificate the
+    parser refuses or warns about (a BER length, a zero or negative serial, as
+    in certifi's bundle) is counted in ``unreadable`` and skipped there only.
+    """
 
     certificates: tuple[x509.Certificate, ...]
     source: str
+    der: tuple[bytes, ...] = ()
+    unreadable: int = 0
+    #: ``"file"`` (given as ca=), ``"certifi"`` (the default) or ``"system"`` (ca="system").
+    kind: str = "file"
 
-    def pem(self) -> str:
+    def cadata(self) -> bytes:
+        """Concatenated DER of every certificate, for ``SSLContext.load_verify_locations``."""
+        if self.der:
+            return b"".join(self.der)
         from cryptography.hazmat.primitives.serialization import Encoding
 
-        return "".join(c.public_bytes(Encoding.PEM).decode("ascii") for c in self.certificates)
+        return b"".join(c.public_bytes(Encoding.DER) for c in self.certificates)
 
 
 class ClientIdentity(NamedTuple):
@@ -100,6 +118,12 @@ class ClientIdentity(NamedTuple):
     info: CertificateInfo
     source: str
     missing_issuer: str | None
+    #: The key's PEM block exactly as given (possibly encrypted), for OpenSSL:
+    #: re-encoding through cryptography would lose key types it maps onto others
+    #: (an RSA-PSS key becomes a plain RSA key that no longer fits its certificate).
+    key_pem: bytes | None = None
+    #: The password of ``key_pem``, if any.
+    key_password: bytes | None = None
 
     def __repr__(self) -> str:
         return f"ClientIdentity(subject={self.info.subject!r}, source={self.source!r}, key=<redacted>)"
@@ -205,15 +229,51 @@ def _first_der_element(der: bytes) -> bytes:
     return der[: 2 + count + int.from_bytes(der[2 : 2 + count], "big")]
 
 
-def _load_pem_certificate(label: bytes, block: bytes) -> x509.Certificate:
+def _pem_certificate_der(label: bytes, block: bytes) -> bytes:
+    """The DER bytes of one certificate PEM block, as given (no re-encoding);
+    raises ``ValueError`` when the base64 does not decode."""
     import base64
+    import binascii
+
+    body = b"".join(line for line in block.splitlines() if not line.startswith(b"-----"))
+    try:
+        der = base64.b64decode(body, validate=True)
+    except binascii.Error as exc:
+        raise ValueError(str(exc)) from None
+    if not der:
+        raise ValueError("empty certificate block")
+    return _first_der_element(der) if label == b"TRUSTED CERTIFICATE" else der
+
+
+def read_certificate(der: bytes, label: str = "") -> x509.Certificate | None:
+    """Parse one DER certificate with ``cryptography``, or ``None`` when it cannot.
+
+    ``cryptography`` is stricter than OpenSSL (DER only, RFC 5280 serials) and
+    warns about certificates it will refuse one day.  Such a certificate is not
+    an error of ours: OpenSSL still gets it, only chain building and reports
+    skip it.  No warning escapes to the caller (``-W error`` would turn it into
+    an exception in the constructor); the skip is logged at DEBUG.
+    """
+    import warnings
 
     from cryptography import x509
 
-    if label == b"TRUSTED CERTIFICATE":
-        body = b"".join(line for line in block.splitlines() if not line.startswith(b"-----"))
-        return x509.load_der_x509_certificate(_first_der_element(base64.b64decode(body)))
-    return x509.load_pem_x509_certificate(block.replace(b"X509 CERTIFICATE", b"CERTIFICATE"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            parsed = x509.load_der_x509_certificate(der)
+            # Parsed lazily by cryptography: touch what chain building and reports read.
+            parsed.subject, parsed.issuer, parsed.extensions, parsed.serial_number  # noqa: B018
+            parsed.not_valid_before_utc, parsed.not_valid_after_utc  # noqa: B018
+            cert: x509.Certificate | None = parsed
+            problem = "; ".join(str(w.message) for w in caught)
+        except Exception as exc:  # noqa: BLE001 - ValueError and backend errors alike
+            cert, problem = None, f"{type(exc).__name__}: {exc}"
+    if problem:
+        logger.debug("A certificate (%d bytes) in %s is skipped for chain building and reports (%s); "
+                     "OpenSSL still receives it.", len(der), label or "a bundle", problem)
+        return None
+    return cert
 
 
 # --------------------------------------------------------------------------- parsing
@@ -272,54 +332,70 @@ class _Parsed(NamedTuple):
     certificates: list[x509.Certificate]
     key: PrivateKeyTypes | None
     label: str
+    #: Every certificate as given (DER), readable or not: what OpenSSL gets.
+    der: tuple[bytes, ...] = ()
+    #: How many of ``der`` cryptography could not read (skipped in ``certificates``).
+    unreadable: int = 0
+    #: The private key's PEM block as given, when the key came as PEM OpenSSL reads.
+    key_pem: bytes | None = None
 
 
 def _parse_pem(data: bytes, label: str, password: bytes | None, what: str) -> _Parsed:
     certs: list[x509.Certificate] = []
+    ders: list[bytes] = []
     key: PrivateKeyTypes | None = None
+    key_pem: bytes | None = None
     for kind, block in _pem_blocks(data):
         if kind in _PKCS7_LABELS:
-            from cryptography.hazmat.primitives.serialization import pkcs7
+            from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
             try:
-                certs.extend(pkcs7.load_pem_pkcs7_certificates(block))
+                found = pkcs7.load_pem_pkcs7_certificates(block)
             except ValueError:
                 raise CertificateError(f"{label} holds a PKCS#7 block that cannot be read.", source=label) from None
+            certs.extend(found)
+            ders.extend(c.public_bytes(Encoding.DER) for c in found)
         elif kind in _CERT_LABELS:
             try:
-                certs.append(_load_pem_certificate(kind, block))
+                der = _pem_certificate_der(kind, block)
             except ValueError:
                 raise CertificateError(
-                    f"{label} contains a damaged certificate block (the PEM data does not decode). "
+                    f"{label} contains a damaged certificate block (its base64 does not decode). "
                     f"Download the {what} again.",
                     source=label,
                 ) from None
+            ders.append(der)
+            cert = read_certificate(der, label)
+            if cert is not None:
+                certs.append(cert)
         elif kind.endswith(b"PRIVATE KEY") and key is None:
             key = _load_private_key(block, pem=True, password=password, label=label)
-    return _Parsed(certs, key, label)
+            key_pem = None if kind == b"OPENSSH PRIVATE KEY" else block  # OpenSSL cannot read OpenSSH keys
+    return _Parsed(certs, key, label, tuple(ders), len(ders) - len(certs), key_pem)
 
 
 def _parse_binary(data: bytes, label: str, password: bytes | None, what: str) -> _Parsed:
     """DER certificate, DER key, or PKCS#12 bundle."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 
-    try:
-        return _Parsed([x509.load_der_x509_certificate(data)], None, label)
-    except ValueError:
-        pass
+    cert = read_certificate(data, label) if what != "key" else None
+    if cert is not None:
+        return _Parsed([cert], None, label, (data,))
     if what == "key":
         return _Parsed([], _load_private_key(data, pem=False, password=password, label=label), label)
     attempts = [password] if password is not None else [None, b""]
     for attempt in attempts:
         try:
-            key, cert, extra = pkcs12.load_key_and_certificates(data, attempt)
+            key, leaf, extra = pkcs12.load_key_and_certificates(data, attempt)
         except ValueError:
             continue
         except Exception:  # noqa: BLE001 - unsupported PKCS#12 algorithms
             break
-        certs = ([cert] if cert is not None else []) + list(extra)
-        return _Parsed(certs, key, label)
+        certs = ([leaf] if leaf is not None else []) + list(extra)
+        return _Parsed(certs, key, label, tuple(c.public_bytes(Encoding.DER) for c in certs))
+    if what == "CA bundle" and data[:1] == b"\x30":
+        # One DER certificate cryptography cannot read (a BER length, say): OpenSSL is the judge.
+        return _Parsed([], None, label, (data,), 1)
     if password is None:
         hint = "If it is a PKCS#12 (.p12/.pfx) bundle, pass its password as key_password=."
     else:
@@ -336,7 +412,7 @@ def _parse(source: CertSource, what: str, password: bytes | None) -> _Parsed:
     data = read_source(source, what)
     if b"-----BEGIN" in data:
         parsed = _parse_pem(data, label, password, what)
-        if not parsed.certificates and parsed.key is None:
+        if not parsed.der and parsed.key is None:
             raise CertificateError(
                 f"{label} contains PEM data but no certificate or private key block.", source=label
             )
@@ -475,8 +551,31 @@ def warn_if_expiring(info: CertificateInfo, label: str, now: dt.datetime | None 
 # --------------------------------------------------------------------------- public loaders
 
 
+def default_ca_bundle() -> CABundle:
+    """The trust anchors used when no ``ca=`` is given: certifi's bundle, as
+    requests uses by default, read from ``certifi.where()`` and never from an
+    environment variable (``SSL_CERT_FILE``, ``SSL_CERT_DIR``,
+    ``REQUESTS_CA_BUNDLE`` and ``CURL_CA_BUNDLE`` are all ignored)."""
+    import certifi
+
+    return CABundle((), f"certifi's CA bundle ({certifi.where()})", kind="certifi")
+
+
+def system_ca_bundle() -> CABundle:
+    """The operating system's trust store, chosen explicitly with ``ca="system"``.
+
+    OpenSSL's compiled-in locations are read directly, so ``SSL_CERT_FILE`` /
+    ``SSL_CERT_DIR`` cannot point it elsewhere (on Windows, the system store)."""
+    return CABundle((), "the system trust store", kind="system")
+
+
 def load_ca_bundle(source: CertSource) -> CABundle:
-    """Load the CA certificates that must sign the server's certificate."""
+    """Load the CA certificates that must sign the server's certificate.
+
+    ``SYSTEM_TRUST_STORE`` (``"system"``) selects the operating system's store;
+    pass ``"./system"`` for a file of that name."""
+    if isinstance(source, str) and source == SYSTEM_TRUST_STORE:
+        return system_ca_bundle()
     parsed = _parse(source, "CA bundle", None)
     if parsed.key is not None:
         raise CertificateError(
@@ -485,9 +584,9 @@ def load_ca_bundle(source: CertSource) -> CABundle:
             "Treat that key as leaked if this file was shared.",
             source=parsed.label,
         )
-    if not parsed.certificates:
+    if not parsed.der:
         raise CertificateError(f"The CA bundle {parsed.label} contains no certificate.", source=parsed.label)
-    return CABundle(tuple(parsed.certificates), parsed.label)
+    return CABundle(tuple(parsed.certificates), parsed.label, parsed.der, parsed.unreadable)
 
 
 def load_client_identity(
@@ -566,4 +665,5 @@ def load_client_identity(
                 missing,
             )
     check_validity(info, label, now)
-    return ClientIdentity(chain, private_key, info, label, missing)
+    key_pem = parsed_key.key_pem if parsed_key is not None else parsed_cert.key_pem
+    return ClientIdentity(chain, private_key, info, label, missing, key_pem, pw if key_pem is not None else None)

@@ -38,6 +38,7 @@ from ._credentials import (
     CertificateInfo,
     CertSource,
     Password,
+    default_ca_bundle,
     load_ca_bundle,
     load_client_identity,
     warn_if_expiring,
@@ -115,7 +116,7 @@ def _describe_tls(
 ) -> TLSDescription:
     """The non-secret labels an adapter's error messages use."""
     return TLSDescription(
-        ca_source=bundle.source if bundle is not None else "the system trust store",
+        ca_source=(bundle if bundle is not None else default_ca_bundle()).source,
         client_subject=certificate.subject if certificate is not None else None,
         is_lean=is_lean,
         verification_off=verification_off,

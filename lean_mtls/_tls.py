@@ -20,12 +20,13 @@ import os
 import secrets
 import socket
 import ssl
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ._credentials import CABundle, ClientIdentity
+from ._credentials import CABundle, ClientIdentity, default_ca_bundle
 from ._secrets import SecretBytes
 from .errors import CertificateError
 
@@ -129,9 +130,12 @@ def _peer_key(sock: socket.socket, server_hostname: str | bytes | None) -> tuple
 def build_ssl_context(
     identity: ClientIdentity | None, ca: CABundle | None, *, verify: bool = True, resume: bool = True
 ) -> ssl.SSLContext:
-    """Return a client context: TLS >= 1.2, hostname checked, server verified
-    against ``ca`` only (or the system store when no ``ca`` is given), and the
-    client chain loaded when ``identity`` is given.
+    """Return a client context: TLS >= 1.2, hostname checked against the
+    subjectAltName only (no fallback to the subject CN, RFC 6125 / 9525),
+    server verified against ``ca`` only (certifi's bundle when ``ca`` is None;
+    never a location named by an environment variable), TLS 1.3 post-handshake
+    client authentication offered, and the client chain loaded when
+    ``identity`` is given.
 
     ``verify=False`` (sandbox only, enforced by the session) turns server
     verification off; the client certificate is still sent.  ``resume``
@@ -142,19 +146,15 @@ def build_ssl_context(
     context.resumption_enabled = resume
     context.minimum_version = MINIMUM_TLS_VERSION
     context.check_hostname = True
+    # A certificate naming its host only in the subject CN is refused, as
+    # browsers and Python >= 3.7 with OpenSSL do (X509_CHECK_FLAG_NEVER_CHECK_SUBJECT).
+    context.hostname_checks_common_name = False
     context.verify_mode = ssl.CERT_REQUIRED
-    if ca is not None:
-        try:
-            context.load_verify_locations(cadata=ca.pem())
-        except ssl.SSLError as exc:
-            raise CertificateError(
-                f"The CA bundle {ca.source} was refused by OpenSSL ({exc.reason or exc}).", source=ca.source
-            ) from None
-        # Lets a bundle that stops at an intermediate (rather than a root) still
-        # anchor verification, as Python 3.13's default context does.
-        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
-    else:
-        context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    # Servers such as Apache ask for the client certificate per location, after
+    # reading the request (TLS 1.3 post-handshake authentication); the client
+    # must announce it can answer, or the server can only refuse.
+    context.post_handshake_auth = True
+    load_trust_anchors(context, ca if ca is not None else default_ca_bundle())
     if identity is not None:
         load_client_identity_into(context, identity)
     if not verify:
@@ -163,20 +163,63 @@ def build_ssl_context(
     return context
 
 
+def load_trust_anchors(context: ssl.SSLContext, ca: CABundle) -> None:
+    """Load ``ca`` into ``context``: every certificate of a ca= file as given
+    (OpenSSL is the judge, not our parser), certifi's file, or the system store
+    from OpenSSL's compiled-in locations (never SSL_CERT_FILE / SSL_CERT_DIR)."""
+    try:
+        if ca.kind == "certifi":
+            import certifi
+
+            context.load_verify_locations(cafile=certifi.where())
+        elif ca.kind == "system":
+            _load_system_store(context)
+        else:
+            context.load_verify_locations(cadata=ca.cadata())
+            # Lets a bundle that stops at an intermediate (rather than a root) still
+            # anchor verification, as Python 3.13's default context does.
+            context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    except ssl.SSLError as exc:
+        raise CertificateError(
+            f"The CA bundle {ca.source} was refused by OpenSSL ({exc.reason or exc}).", source=ca.source
+        ) from None
+
+
+def _load_system_store(context: ssl.SSLContext) -> None:
+    if sys.platform == "win32":  # the Windows certificate store; no environment variable involved
+        context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+        return
+    paths = ssl.get_default_verify_paths()
+    cafile = paths.openssl_cafile if os.path.isfile(paths.openssl_cafile) else None
+    capath = paths.openssl_capath if os.path.isdir(paths.openssl_capath) else None
+    if cafile is None and capath is None:
+        raise CertificateError(
+            f"ca='system' was given but this system has no trust store at {paths.openssl_cafile!r} or "
+            f"{paths.openssl_capath!r}. Pass Lean's chain (lean_public_cert_chain.pem) as ca=.",
+            source="the system trust store",
+        )
+    context.load_verify_locations(cafile=cafile, capath=capath)
+
+
 def load_client_identity_into(context: ssl.SSLContext, identity: ClientIdentity) -> None:
     """Load the client chain and key into ``context`` without a plain key on disk."""
     from cryptography.hazmat.primitives import serialization
 
     chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in identity.chain)
+    as_given = identity.key_pem
     try:
         if _memfd_supported():
-            plain_key = SecretBytes(identity.private_key.private_bytes(
+            plain_key = as_given or SecretBytes(identity.private_key.private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             ))
-            with _memory_file(chain_pem + plain_key) as path:
-                context.load_cert_chain(path)
+            with _memory_file(chain_pem + b"\n" + plain_key) as path:
+                context.load_cert_chain(path, password=identity.key_password if as_given else None)
+        elif as_given is not None and b"ENCRYPTED" in as_given and identity.key_password:
+            # Already encrypted: the file on disk holds nothing the password does not protect.
+            with _private_temp_file(chain_pem + b"\n" + as_given) as path:
+                context.load_cert_chain(path, password=identity.key_password)
         else:
             one_time_password = SecretBytes(secrets.token_urlsafe(32).encode("ascii"))
             key_pem = identity.private_key.private_bytes(

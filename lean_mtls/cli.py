@@ -489,10 +489,11 @@ def diagnose(
 def _describe_ca(bundle: CABundle | None, now: dt.datetime, report: CheckReport) -> dict[str, Any]:
     if bundle is None:
         report.notes.append(
-            "No CA bundle given (--ca / LEAN_CA): the server would be verified against the system trust store. "
+            "No CA bundle given (--ca / LEAN_CA): the server would be verified against certifi's CA bundle "
+            "(environment variables cannot change that; --ca system selects the operating system's store). "
             "Lean's developer portal provides lean_public_cert_chain.pem for this."
         )
-        return {"source": None, "certificates": 0, "roots": [], "ends_at": [], "verifies_server": "system-trust-store"}
+        return {"source": None, "certificates": 0, "roots": [], "ends_at": [], "verifies_server": "certifi"}
     certs = list(bundle.certificates)
     roots = [CertificateInfo.of(c).subject for c in certs if _is_root(c)]
     # Certificates whose issuer is not in the bundle: where a chain built from the bundle stops.
@@ -636,7 +637,7 @@ def _render_check(report: CheckReport, stream: TextIO) -> None:
         line("Chain", f"INCOMPLETE: issuer {chain['missing_issuer']!r} not found")
     ca = report.ca
     if ca["source"] is None:
-        line("CA bundle", "none given: the system trust store would verify the server")
+        line("CA bundle", "none given: certifi's CA bundle would verify the server")
     else:
         line("CA bundle", f"{ca['source']}: {ca['certificates']} certificate(s); {ca['summary']}")
     if report.ping is not None:

@@ -6,6 +6,7 @@ servers, proxies in front of Lean, or hosts this table does not know yet.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from typing import NamedTuple, TypeVar
 from urllib.parse import urlsplit
@@ -92,9 +93,33 @@ HOSTS: dict[tuple[Region, Environment, AuthMode], Hosts] = {
 TOKEN_PATH = "/oauth2/token"
 
 
+def normalize_host(host: str) -> str:
+    """The one spelling of a host name the SDK compares: lower case, no
+    trailing dot (``api.leantech.me.`` is the same DNS name), IDNA A-label
+    (UTS #46 mapping, as requests applies before connecting, so
+    ``api。leantech。me`` is ``api.leantech.me`` too)."""
+    host = host.strip().lower()
+    if not host.isascii():
+        import idna  # requests' own dependency, used the same way in requests.models
+
+        with contextlib.suppress(idna.IDNAError, UnicodeError):  # not a valid IDN: compare it as given
+            host = idna.encode(host, uts46=True).decode("ascii")
+    return host.rstrip(".")
+
+
+def has_userinfo(url: str) -> bool:
+    """True when ``url`` carries ``user[:password]@`` before its host."""
+    if "@" not in url:
+        return False
+    return "@" in urlsplit(url).netloc
+
+
 class Origin(NamedTuple):
     """A normalised ``scheme://host:port`` triple, the unit of trust for the
-    app token and the client certificate."""
+    app token and the client certificate.  Every decision the SDK takes by host
+    (which adapter, which credential, the production guard, redirects) compares
+    these, so every spelling of a host (case, trailing dot, IDNA, default port)
+    decides the same way."""
 
     scheme: str
     host: str
@@ -102,7 +127,7 @@ class Origin(NamedTuple):
 
     @classmethod
     def of(cls, url: str) -> Origin:
-        parts = urlsplit(url)
+        parts = urlsplit(url.strip())
         scheme = parts.scheme.lower()
         try:
             port = parts.port
@@ -110,7 +135,7 @@ class Origin(NamedTuple):
             port = None
         if port is None:
             port = DEFAULT_PORTS.get(scheme, 0)
-        return cls(scheme, (parts.hostname or "").lower(), port)
+        return cls(scheme, normalize_host(parts.hostname or ""), port)
 
     def text(self) -> str:
         """``scheme://host[:port]`` as requests matches mounts: default port
@@ -121,6 +146,19 @@ class Origin(NamedTuple):
 
 
 DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def canonical_url(url: str) -> str:
+    """``url`` with its origin in the one normalised spelling (``HTTPS://API.leantech.me.:443/x``
+    -> ``https://api.leantech.me/x``), so that the adapter mounted for an origin, the auth
+    and the TLS host check all see the same host.  Userinfo is dropped (callers refuse it first)."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return url
+    canonical = Origin.of(url).text()
+    if url.startswith(canonical) and url[len(canonical):len(canonical) + 1] in ("", "/", "?", "#"):
+        return url
+    return canonical + url[len(parts.scheme) + 3 + len(parts.netloc):]
 
 
 def without_default_port(url: str) -> str:
@@ -180,9 +218,12 @@ def normalize_base_url(base_url: str) -> str:
         )
     if parts.query or parts.fragment:
         raise ConfigurationError(f"base_url must not carry a query or fragment, got {base_url!r}.")
-    if parts.username or parts.password:
-        raise ConfigurationError("base_url must not carry credentials; use app_token= or client_secret=.")
-    return without_default_port(base_url.strip()).rstrip("/")
+    if "@" in parts.netloc:
+        raise ConfigurationError(
+            "base_url must not carry userinfo (user:password@host): it would route around the origin checks; "
+            "use app_token= or client_secret= for credentials."
+        )
+    return canonical_url(base_url.strip()).rstrip("/")
 
 
 def resolve_hosts(

@@ -6,6 +6,11 @@ DEBUG, or a traceback with notes.  The filter scrubs every record that passes
 through the ``lean_mtls`` logger: values the SDK knows are secrets, private-key
 PEM blocks, and credential header or form values.  It rewrites the message,
 the formatted exception (including ``__notes__``) and stack text.
+
+The same filter sits on urllib3's loggers: at DEBUG they log every request
+line, and a record that leaves the process through *their* handlers must be
+as clean as one of ours.  What counts as secret is decided in
+:mod:`lean_mtls._secrets`, not here.
 """
 
 from __future__ import annotations
@@ -16,6 +21,16 @@ import traceback
 from ._secrets import scrub
 
 LOGGER_NAME = "lean_mtls"
+#: Third-party loggers that see our requests (a logger's filters only apply to records
+#: logged on that very logger, so each module logger gets the filter).
+SCRUBBED_LOGGERS = (
+    LOGGER_NAME,
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.poolmanager",
+    "urllib3.response",
+    "urllib3.util.retry",
+)
 
 
 class RedactingFilter(logging.Filter):
@@ -39,10 +54,13 @@ class RedactingFilter(logging.Filter):
 
 
 def install() -> logging.Logger:
-    """Give the ``lean_mtls`` logger its NullHandler and redacting filter (once)."""
+    """Give the ``lean_mtls`` logger its NullHandler, and it and urllib3's loggers
+    the redacting filter (once)."""
+    for name in SCRUBBED_LOGGERS:
+        target = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in target.filters):
+            target.addFilter(RedactingFilter())
     logger = logging.getLogger(LOGGER_NAME)
-    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
-        logger.addFilter(RedactingFilter())
     if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
         logger.addHandler(logging.NullHandler())
     return logger

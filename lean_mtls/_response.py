@@ -11,6 +11,7 @@ from typing import Any
 import requests
 
 from . import errors
+from ._secrets import scrub, values_in_request
 
 #: Headers that carry a request/correlation id, most specific first.
 REQUEST_ID_HEADERS = (
@@ -64,40 +65,14 @@ def request_id(response: requests.Response) -> str | None:
     return None
 
 
-#: Request headers whose values must never be echoed back in a message.
-SECRET_HEADERS = ("lean-app-token", "authorization", "proxy-authorization")
-#: Form fields (OAuth token requests) whose values must never be echoed back.
-SECRET_FORM_FIELDS = ("client_secret", "client_id", "password", "client_assertion")
-
-
-def _request_secrets(request: requests.PreparedRequest) -> list[str]:
-    found: list[str] = []
-    for name in SECRET_HEADERS:
-        value = request.headers.get(name)
-        if isinstance(value, bytes):
-            value = value.decode("latin-1")
-        if value:
-            found.append(value)
-            found.extend(part for part in value.split() if len(part) >= 8)  # "Bearer <token>"
-    body = request.body
-    if isinstance(body, bytes):
-        body = body.decode("latin-1")
-    if isinstance(body, str) and "=" in body and not body.lstrip().startswith("{"):
-        from urllib.parse import parse_qsl
-
-        found.extend(v for k, v in parse_qsl(body) if k in SECRET_FORM_FIELDS and len(v) >= 4)
-    return found
-
-
 def _redact_request_secrets(text: str, response: requests.Response) -> str:
     """Some gateways and debugging proxies echo the request (headers, form) in
-    their error pages; blank out the credentials we sent before quoting a body."""
+    their error pages: blank out every spelling of the credentials we sent, and
+    of every live secret, before quoting a body."""
     request = response.request
     if request is None:
-        return text
-    for secret in sorted(_request_secrets(request), key=len, reverse=True):
-        text = text.replace(secret, "<redacted>")
-    return text
+        return scrub(text)
+    return scrub(text, also=values_in_request(request.headers, request.body))
 
 
 def body_snippet(response: requests.Response) -> str:

@@ -49,18 +49,19 @@ from ._environments import (
     Environment,
     Origin,
     Region,
+    canonical_url,
+    has_userinfo,
     lean_hosts_of,
     parse_auth_mode,
     parse_environment,
     parse_region,
     resolve_hosts,
     token_url,
-    without_default_port,
 )
 from ._refusals import REDIRECT_ATTRIBUTE, refusal_message
 from ._response import decode_json, raise_for_data_status, request_id
 from ._retry import DEFAULT_RETRY, IDEMPOTENCY_HEADER, RetryOption, call_policy, coerce_policy
-from ._secrets import Secret, SecretBytes
+from ._secrets import Secret, SecretBytes, is_sensitive_header
 from ._tls import build_ssl_context
 from ._version import __version__
 from .errors import ConfigurationError, LeanError
@@ -159,7 +160,9 @@ def _normalize_prefix(prefix: str) -> str:
     parts = urlsplit(prefix)
     if parts.scheme.lower() != "https" or not parts.hostname:
         raise ConfigurationError(f"mount_certificate needs an https:// URL prefix, got {prefix!r}.")
-    prefix = without_default_port(prefix)
+    if "@" in parts.netloc:
+        raise ConfigurationError("mount_certificate needs a URL prefix without userinfo (user@host).")
+    prefix = canonical_url(prefix)
     # "https://api.bank.example" must not also match "https://api.bank.example.evil.test".
     return prefix if parts.path else prefix + "/"
 
@@ -218,7 +221,7 @@ class _PreparedRequest(requests.PreparedRequest):
             if (name, value) not in valid:
                 requests.utils.check_header_validity((name, value))
                 # Only ordinary headers are remembered: never a credential.
-                if isinstance(name, str) and isinstance(value, str) and name.lower() not in _SENSITIVE_HEADERS:
+                if isinstance(name, str) and isinstance(value, str) and not is_sensitive_header(name):
                     if len(valid) > 256:
                         valid.clear()
                     valid.add((name, value))
@@ -238,8 +241,6 @@ class _PreparedRequest(requests.PreparedRequest):
             self._urls.clear()
         self._urls[url] = self.url  # type: ignore[assignment]
 
-
-_SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "lean-app-token", "cookie"})
 
 
 def _prepare_fast(session: requests.Session, request: requests.Request) -> requests.PreparedRequest:
@@ -287,6 +288,14 @@ _DEFAULT_TRUST = TLSDescription("requests' default CA bundle (certifi)", None, i
 
 def _origin_text(url: str) -> str:
     return Origin.of(url).text()
+
+
+def _refuse_userinfo(url: str, what: str) -> None:
+    if has_userinfo(url):
+        raise ConfigurationError(
+            f"Refused a {what} with userinfo (user@host) for {_origin_text(url)}: such URLs route around "
+            "the certificate and token rules. Remove the user@ part; credentials go in app_token=/client_secret=."
+        )
 
 
 def default_user_agent() -> str:
@@ -403,6 +412,7 @@ class LeanSession(requests.Session):
         del identity  # the key now lives only inside the SSL context
 
         self.origin = _origin_text(self.base_url)
+        self._origin_prefix = self.origin + "/"
         self._tls_description = self._describe(self.certificate)
         self._lean_adapter = self._new_adapter(context, self._tls_description)
         lean_origins = {self.origin} | ({_origin_text(self.token_url)} if self.token_url else set())
@@ -417,6 +427,8 @@ class LeanSession(requests.Session):
         self.headers.pop("Connection", None)
         if proxies:
             self.proxies.update(proxies)
+            # A proxy URL may carry user:password@: keep the password known to the scrubber.
+            self._proxy_passwords = [Secret(p) for p in (urlsplit(u).password for u in proxies.values()) if p]
         self._reload_lock = threading.Lock()
         self._next_expiry_check = time.monotonic() + EXPIRY_CHECK_INTERVAL
         _register_for_fork(self)
@@ -628,8 +640,9 @@ class LeanSession(requests.Session):
         # miss the adapter mounted on "https://host/" and go out without the
         # client certificate while the auth (which compares origins) still
         # adds the token.  Normalising the port closes that gap.
-        if ":443" in url or ":80" in url:
-            url = without_default_port(url)
+        # The same holds for case, a trailing dot and IDNA spellings of a host.
+        if not url.startswith(self._origin_prefix):
+            url = canonical_url(url)
         return super().get_adapter(url)
 
     def request(
@@ -658,6 +671,11 @@ class LeanSession(requests.Session):
             call_policy.reset(token)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        url = request.url or ""
+        if not url.startswith(self._origin_prefix):
+            _refuse_userinfo(url, "request URL")
+            # One spelling of the host for the adapter, the auth, SNI and the certificate check.
+            request.url = canonical_url(url)
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         if time.monotonic() >= self._next_expiry_check:
@@ -692,9 +710,10 @@ class LeanSession(requests.Session):
         requests copies the previous request's headers to the redirected one,
         so without this the app token would follow a redirect to any host.
         """
+        url = prepared_request.url or ""
+        _refuse_userinfo(url, f"redirect target (from {_origin_text(response.request.url or '')})")
         super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
         setattr(prepared_request, REDIRECT_ATTRIBUTE, response.request.url)  # named in a refusal
-        url = prepared_request.url or ""
         if isinstance(self.auth, _OriginBoundAuth) and self.auth.applies_to(url):
             return
         prepared_request.headers.pop(APP_TOKEN_HEADER, None)

@@ -32,7 +32,8 @@ def test_one_info_line_per_request(server: MTLSServer, client_files: ClientFiles
 def test_filter_scrubs_secrets_that_reach_the_logger(caplog: pytest.LogCaptureFixture,
                                                      client_files: ClientFiles) -> None:
     caplog.set_level(logging.DEBUG, "lean_mtls")
-    LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key).close()  # registers the token
+    # The token is known to the scrubber while the session that holds it lives.
+    session = LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key)
     log = logging.getLogger("lean_mtls")
     pem = client_files.key.read_text()
     log.info("headers were %r", {"lean-app-token": APP_TOKEN, "Authorization": "Bearer eyJ0eXAi.abc.def"})
@@ -43,6 +44,7 @@ def test_filter_scrubs_secrets_that_reach_the_logger(caplog: pytest.LogCaptureFi
         raise error
     except RuntimeError:
         log.exception("failed")
+    session.close()
     blob = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
     assert APP_TOKEN not in blob and "eyJ0eXAi.abc.def" not in blob and KEY_PASSWORD not in blob
     body_line = pem.splitlines()[1]

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Union
 from urllib.parse import urlsplit
@@ -62,6 +62,7 @@ from ._refusals import REDIRECT_ATTRIBUTE, refusal_message
 from ._response import decode_json, raise_for_data_status, request_id
 from ._retry import DEFAULT_RETRY, IDEMPOTENCY_HEADER, RetryOption, call_policy, coerce_policy
 from ._secrets import Secret, SecretBytes, is_sensitive_header
+from ._settings import read_settings
 from ._tls import build_ssl_context
 from ._version import __version__
 from .errors import ConfigurationError, LeanError
@@ -88,21 +89,6 @@ DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
 
 TimeoutType = Union[float, tuple[float, float]]
 
-ENV_VARS = {
-    "app_token": "LEAN_APP_TOKEN",
-    "cert": "LEAN_CERT",
-    "key": "LEAN_KEY",
-    "ca": "LEAN_CA",
-    "key_password": "LEAN_KEY_PASSWORD",
-    "environment": "LEAN_ENVIRONMENT",
-    "region": "LEAN_REGION",
-    "auth": "LEAN_AUTH",
-    "client_id": "LEAN_CLIENT_ID",
-    "client_secret": "LEAN_CLIENT_SECRET",
-    "scope": "LEAN_SCOPE",
-    "base_url": "LEAN_BASE_URL",
-    "auth_url": "LEAN_AUTH_URL",
-}
 
 
 def _pick_auth_mode(auth: str | AuthMode | None, client_secret: str | None) -> AuthMode:
@@ -583,23 +569,23 @@ class LeanSession(requests.Session):
     # ------------------------------------------------------------------ construction helpers
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> LeanSession:
-        """Build a session from ``LEAN_*`` variables.
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> LeanSession:
+        """Build a session from ``LEAN_*`` variables (``os.environ`` unless ``environ`` is given).
 
-        ``LEAN_APP_TOKEN`` and ``LEAN_CERT`` are required; ``LEAN_CERT``,
+        Reads ``LEAN_APP_TOKEN``, ``LEAN_CERT``, ``LEAN_KEY``, ``LEAN_CA``,
+        ``LEAN_KEY_PASSWORD``, ``LEAN_ENVIRONMENT``, ``LEAN_REGION``,
+        ``LEAN_AUTH``, ``LEAN_CLIENT_ID``, ``LEAN_CLIENT_SECRET``,
+        ``LEAN_SCOPE``, ``LEAN_BASE_URL`` and ``LEAN_AUTH_URL`` (the
+        constructor keyword of the same name in lower case, without
+        ``LEAN_``).  ``LEAN_APP_TOKEN`` (or ``LEAN_CLIENT_ID`` with
+        ``LEAN_CLIENT_SECRET``) and ``LEAN_CERT`` are required; ``LEAN_CERT``,
         ``LEAN_KEY`` and ``LEAN_CA`` may hold a path or the PEM text itself.
         Keyword arguments override the variables.
+
+        Raises :class:`~lean_mtls.errors.ConfigurationError` naming the
+        variable when a value is unusable (e.g. ``LEAN_ENVIRONMENT=prod``).
         """
-        env = os.environ if environ is None else environ
-        kwargs: dict[str, Any] = {}
-        for name, var in ENV_VARS.items():
-            value = env.get(var)
-            if value:
-                if name in {"cert", "key", "ca"} and "-----BEGIN" in value:
-                    kwargs[name] = value.encode("ascii", "replace")
-                else:
-                    kwargs[name] = value
-        kwargs.update(overrides)
+        kwargs = cls.settings_from_env(environ, **overrides)
         if not kwargs.get("app_token") and not kwargs.get("client_id"):
             raise ConfigurationError(
                 "LEAN_APP_TOKEN is not set: LeanSession.from_env() needs the app token from the developer "
@@ -608,6 +594,17 @@ class LeanSession(requests.Session):
             )
         app_token = kwargs.pop("app_token", None)
         return cls(app_token, **kwargs)
+
+    @classmethod
+    def settings_from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> dict[str, Any]:
+        """The constructor keywords :meth:`from_env` would use, checked but not used.
+
+        Environment, region, auth mode and URLs are checked exactly as
+        :meth:`from_env` checks them (same errors); the certificate, key and
+        token are returned unread.  ``lean-mtls check`` uses this, so the doctor
+        and the SDK agree on what is a valid configuration.
+        """
+        return read_settings(os.environ if environ is None else environ, overrides)
 
     # ------------------------------------------------------------------ requests.Session hooks
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -137,7 +138,7 @@ def test_check_cert_given_as_pem_text_in_the_variable(fake: FakeLean) -> None:
     result = run("check", "--json", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
-    assert report["certificate"]["source"] == "<certificate PEM text>"
+    assert report["certificate"]["source"] in ("<certificate PEM text>", "<certificate bytes>")  # never the text
     assert "PRIVATE KEY" not in result.stdout
 
 
@@ -324,7 +325,8 @@ def test_check_never_prints_secrets(fake: FakeLean, tmp_path: Path) -> None:
     result = run(*common, env={**env, "MY_KEY_PW": "wrong-SECRET-pw"})
     assert result.returncode == 2
     assert "wrong-SECRET-pw" not in result.stdout + result.stderr
-    assert "key_password is wrong" in result.stderr
+    assert "is wrong" in result.stderr and "MY_KEY_PW" in result.stderr  # the variable the user named
+    assert "key_password" not in result.stderr  # CLI terms, not Python keywords
 
 
 # --------------------------------------------------------------------------- banks / customers
@@ -437,3 +439,127 @@ def test_check_verifies_server_is_no_when_the_ping_proves_it(fake: FakeLean, tmp
     report = json.loads(result.stdout)
     assert result.returncode == 1 and report["ping"]["ok"] is False
     assert report["ca"]["verifies_server"] == "no"
+
+
+# ------------------------------------------------------------- the doctor agrees with the SDK (issue 12 item 5)
+
+
+def run_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str,
+             env: dict[str, str]) -> tuple[int, str, str]:
+    """``lean-mtls ARGS`` in this process (fast), with only the given LEAN_* variables."""
+    from lean_mtls.cli import main
+
+    for name in [n for n in os.environ if n.startswith("LEAN_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+REFUSED_SETTINGS = [
+    {"LEAN_ENVIRONMENT": "prod"},
+    {"LEAN_ENVIRONMENT": "live"},
+    {"LEAN_REGION": "sa"},
+    {"LEAN_REGION": "ae"},
+    {"LEAN_AUTH": "oauth2"},
+    {"LEAN_AUTH": "mtls"},
+    {"LEAN_BASE_URL": "http://mtls.sandbox.leantech.me"},
+    {"LEAN_BASE_URL": "https://"},
+    {"LEAN_BASE_URL": "https://mtls.sandbox.leantech.me/?x=1"},
+    {"LEAN_AUTH_URL": "http://auth.sandbox.leantech.me", "LEAN_AUTH": "oauth"},
+]
+
+
+@pytest.mark.parametrize("bad", REFUSED_SETTINGS, ids=lambda d: ",".join(f"{k}={v}" for k, v in d.items()))
+def test_check_refuses_what_from_env_refuses(fake: FakeLean, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str], bad: dict[str, str]) -> None:
+    from lean_mtls import ConfigurationError, LeanSession
+
+    env = {"LEAN_CERT": str(fake.cert_file), "LEAN_KEY": str(fake.key_file), "LEAN_CA": str(fake.ca_file),
+           "LEAN_APP_TOKEN": APP_TOKEN, **bad}
+    with pytest.raises(ConfigurationError) as sdk:
+        LeanSession.from_env(env)
+    code, out, err = run_here(monkeypatch, capsys, "check", env=env)
+    assert code == 2, out + err
+    assert err == f"error: {sdk.value.message}\n"  # the SDK's own words
+    assert next(iter(bad)) in err  # names the variable
+    code, out, err = run_here(monkeypatch, capsys, "check", "--json", env=env)
+    assert code == 2
+    assert json.loads(out)["error"]["message"] == sdk.value.message
+    code, _, err = run_here(monkeypatch, capsys, "banks", env=env)
+    assert code == 2 and sdk.value.message in err
+
+
+@pytest.mark.parametrize("good", [
+    {"LEAN_ENVIRONMENT": "Production"}, {"LEAN_REGION": "KSA"}, {"LEAN_AUTH": "app-token"},
+    {"LEAN_ENVIRONMENT": " sandbox "},
+])
+def test_check_accepts_what_from_env_accepts(fake: FakeLean, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str], good: dict[str, str]) -> None:
+    from lean_mtls import LeanSession
+
+    env = {"LEAN_CERT": str(fake.cert_file), "LEAN_KEY": str(fake.key_file), "LEAN_CA": str(fake.ca_file), **good}
+    LeanSession.settings_from_env(env)  # the SDK accepts these spellings
+    code, out, err = run_here(monkeypatch, capsys, "check", env=env)
+    assert code == 0, out + err
+
+
+def test_check_still_diagnoses_credential_faults_with_their_exit_codes(
+    fake: FakeLean, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Valid settings in unusual spellings do not hide a key mismatch (1) or a near expiry (3)."""
+    other = trustme.CA().issue_cert("someone-else.test")
+    key = write(tmp_path / "other_key.pem", other.private_key_pem.bytes())
+    env = {"LEAN_CERT": str(fake.cert_file), "LEAN_KEY": key, "LEAN_CA": str(fake.ca_file),
+           "LEAN_ENVIRONMENT": "PRODUCTION", "LEAN_REGION": "ksa"}
+    code, out, _ = run_here(monkeypatch, capsys, "check", env=env)
+    assert code == 1 and "DOES NOT MATCH" in out
+    env["LEAN_KEY"] = str(fake.key_file)
+    code, out, _ = run_here(monkeypatch, capsys, "check", "--warn-days", "1000000", env=env)
+    assert code == 3 and "expires on" in out
+
+
+# --------------------------------------------------------------------- CLI terms, not Python keywords (item 6)
+
+_PYTHON_KEYWORD = re.compile(r"\b(cert|key|ca|key_password|app_token|base_url|environment|region|timeout)=|"
+                             r"\bkey_password\b|\bapp_token\b|\bbase_url\b|from_env\(")
+
+
+def test_cli_errors_name_flags_not_python_keywords(fake: FakeLean, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    key = serialization.load_pem_private_key(fake.key_file.read_bytes(), None)
+    encrypted = write(tmp_path / "encrypted_key.pem", key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(KEY_PASSWORD.encode())))
+    base = ["--cert", str(fake.cert_file), "--ca", str(fake.ca_file)]
+    cases = [
+        (["check", *base, "--key", encrypted], {}, "--key-password-env"),
+        (["check", *base, "--key", encrypted], {"LEAN_KEY_PASSWORD": "wrong-password"}, "LEAN_KEY_PASSWORD"),
+        (["check", *base, "--key", encrypted, "--key-password-env", "MY_PW"], {"MY_PW": "wrong-password"},
+         "MY_PW"),
+        (["check", *base, "--key", str(fake.key_file), "--base-url", "http://lean.example"], {}, "--base-url"),
+        (["banks", *base, "--key", str(fake.key_file), "--base-url", "http://lean.example"],
+         {"LEAN_APP_TOKEN": APP_TOKEN}, "--base-url"),
+        (["banks", *base, "--key", encrypted], {"LEAN_APP_TOKEN": APP_TOKEN}, "--key-password-env"),
+        (["banks", "--key", str(fake.key_file), "--ca", str(fake.ca_file)], {"LEAN_APP_TOKEN": APP_TOKEN},
+         "--cert"),
+    ]
+    for args, env, flag in cases:
+        code, out, err = run_here(monkeypatch, capsys, *args, env=env)
+        assert code == 2, (args, out, err)
+        assert flag in err, (args, err)
+        assert not _PYTHON_KEYWORD.search(err + out), (args, err)
+
+
+def test_in_cli_terms_examples() -> None:
+    from lean_mtls.cli._output import in_cli_terms
+
+    assert in_cli_terms("pass key_password= (LeanSession.from_env() reads LEAN_KEY_PASSWORD).") == (
+        "pass --key-password-env VAR (the CLI also reads LEAN_KEY_PASSWORD).")
+    assert in_cli_terms("cert= is required", {}) == "--cert is required"
+    assert in_cli_terms("set LEAN_BASE_URL", {"LEAN_BASE_URL": "--base-url"}) == "set --base-url"
+    # file names and ordinary words are left alone
+    assert in_cli_terms("my_app_cert.crt: the cert file and its key") == "my_app_cert.crt: the cert file and its key"

@@ -1,0 +1,101 @@
+"""What the command line writes: exit codes, one-line errors, JSON, and the
+scrubbing of every line (no secret read from the environment is ever printed).
+
+Messages that come from the SDK speak Python (``key_password=``,
+``LeanSession.from_env()``); :func:`in_cli_terms` turns them into the flags a
+command-line user can type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from .._secrets import remember, scrub
+
+#: Exit codes of ``lean-mtls`` (``check`` uses all four).
+EXIT_OK = 0
+EXIT_PROBLEM = 1
+EXIT_USAGE = 2
+EXIT_WARNING = 3
+
+TESTING_EXTRA_HINT = "python -m pip install 'lean-mtls[testing]'"
+
+
+class UsageError(Exception):
+    """A problem with how the command was called (exit 2)."""
+
+
+#: Constructor keyword -> how a command-line user gives the same thing.
+FLAGS = {
+    "cert": "--cert",
+    "key": "--key",
+    "ca": "--ca",
+    "key_password": "--key-password-env VAR",
+    "app_token": "--app-token-env VAR",
+    "environment": "--environment",
+    "region": "--region",
+    "base_url": "--base-url",
+    "timeout": "--timeout",
+}
+#: Names distinctive enough to replace also where they appear without "=".
+_BARE = {
+    "key_password": "the key password (LEAN_KEY_PASSWORD, or the variable named by --key-password-env)",
+    "app_token": "the app token (LEAN_APP_TOKEN, or the variable named by --app-token-env)",
+    "base_url": "--base-url",
+}
+
+_KEYWORD = re.compile(r"\b(" + "|".join(FLAGS) + r")=(?!\w)|(?<!['\w])(" + "|".join(_BARE) + r")\b(?!')")
+_FROM_ENV = re.compile(r"LeanSession\.from_env\(\) reads (LEAN_[A-Z_]+)")
+
+
+def in_cli_terms(message: str, flagged: Mapping[str, str] | None = None) -> str:
+    """An SDK message as a command-line user needs it: Python keywords become
+    flags, and a ``LEAN_*`` variable whose value came from a flag becomes that
+    flag (``flagged`` maps the variable to the flag)."""
+    message = _FROM_ENV.sub(r"the CLI also reads \1", message)
+    message = _KEYWORD.sub(lambda m: FLAGS[m.group(1)] if m.group(1) else _BARE[m.group(2)], message)
+    for var, flag in (flagged or {}).items():
+        message = re.sub(rf"\b{var}\b", flag, message)
+    return message
+
+
+def keep_secret(value: str | None) -> None:
+    """Never print ``value`` (a token, password or secret read from the environment)."""
+    if value:
+        remember(value)
+
+
+class ScrubbingStream:
+    """Wraps stdout/stderr so that no known secret is ever printed, even where
+    it hides inside other text (a certificate subject holding the app id)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(scrub(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def error_line(message: str, stream: TextIO | None = None) -> None:
+    print(f"error: {one_line(message)}", file=stream or sys.stderr)
+
+
+def dump_json(obj: Any, stream: TextIO | None = None) -> None:
+    # One write of the whole document, so that scrubbing sees every value whole.
+    (stream or sys.stdout).write(json.dumps(obj, indent=2, default=str) + "\n")
+
+
+def fmt_time(value: dt.datetime) -> str:
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

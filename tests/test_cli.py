@@ -325,7 +325,7 @@ def test_check_never_prints_secrets(fake: FakeLean, tmp_path: Path) -> None:
     result = run(*common, env={**env, "MY_KEY_PW": "wrong-SECRET-pw"})
     assert result.returncode == 2
     assert "wrong-SECRET-pw" not in result.stdout + result.stderr
-    assert "is wrong" in result.stderr and "MY_KEY_PW" in result.stderr  # the variable the user named
+    assert "is wrong" in result.stderr and "MY_KEY_PW" in result.stderr, result.stderr  # the variable named
     assert "key_password" not in result.stderr  # CLI terms, not Python keywords
 
 

@@ -28,13 +28,13 @@ import sys
 from collections.abc import Sequence
 
 from .. import ConfigurationError, LeanError, __version__
+from .._secrets import ScrubbingWriter  # the one secrets module scrubs everything printed
 from . import api, check, demo
 from ._output import (
     EXIT_OK,
     EXIT_PROBLEM,
     EXIT_USAGE,
     EXIT_WARNING,
-    ScrubbingStream,
     UsageError,
     error_line,
     in_cli_terms,
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     stdout, stderr = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = ScrubbingStream(stdout), ScrubbingStream(stderr)
+    sys.stdout, sys.stderr = ScrubbingWriter(stdout), ScrubbingWriter(stderr)
     try:
         _configure_logging(args.verbose)
         return _run(args, args.verbose)

@@ -1,5 +1,6 @@
-"""What the command line writes: exit codes, one-line errors, JSON, and the
-scrubbing of every line (no secret read from the environment is ever printed).
+"""What the command line writes: exit codes, one-line errors, JSON.  Every
+line goes through :class:`lean_mtls._secrets.ScrubbingWriter`, and secrets read
+from the environment are registered there (:func:`keep_secret`).
 
 Messages that come from the SDK speak Python (``key_password=``,
 ``LeanSession.from_env()``); :func:`in_cli_terms` turns them into the flags a
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from .._secrets import remember, scrub
+from .._secrets import remember
 
 #: Exit codes of ``lean-mtls`` (``check`` uses all four).
 EXIT_OK = 0
@@ -68,20 +69,6 @@ def keep_secret(value: str | None) -> None:
     """Never print ``value`` (a token, password or secret read from the environment)."""
     if value:
         remember(value)
-
-
-class ScrubbingStream:
-    """Wraps stdout/stderr so that no known secret is ever printed, even where
-    it hides inside other text (a certificate subject holding the app id)."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        return self._stream.write(scrub(text))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
 
 
 def one_line(text: str) -> str:

@@ -7,17 +7,19 @@ and ``cert_reqs`` on the connection pool, which urllib3 applies by *mutating*
 the shared context, so one call with ``verify=False`` or a stray
 ``REQUESTS_CA_BUNDLE`` could weaken every later connection.
 
-:func:`map_transport_error` turns requests/urllib3/ssl failures into
-lean_mtls errors that say which side of the handshake failed and what to check.
+:func:`~lean_mtls._exceptions.map_transport_error` (the one table) turns
+requests/urllib3/ssl failures into lean_mtls errors.
 """
 
 from __future__ import annotations
 
-import http.client
+import gc
 import logging
 import socket
 import ssl
+import threading
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -27,7 +29,20 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from ._retry import DEFAULT_RETRY, RetryPolicy, call_policy
+from ._exceptions import (
+    CLIENT_REJECTED,
+    POOL_CLOSED,
+    Attempt,
+    PoolExhausted,
+    TLSDescription,
+    ambiguous_handshake_failure,
+    client_rejected,
+    current_attempt,
+    host_of,
+    map_transport_error,
+    negotiation_failed,
+)
+from ._retry import DEFAULT_RETRY, BodyReplay, RetryPolicy, call_policy
 from ._tls import ResumingSSLContext, session_key
 from .errors import (
     ConfigurationError,
@@ -35,9 +50,11 @@ from .errors import (
     LeanConnectionError,
     LeanError,
     LeanProxyError,
-    LeanTimeout,
     LeanTLSError,
 )
+
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_POOL_SIZE", "DEFAULT_POOL_TIMEOUT", "LeanAdapter",
+           "TLSDescription", "map_transport_error"]
 
 logger = logging.getLogger("lean_mtls")
 
@@ -50,33 +67,6 @@ DEFAULT_POOL_TIMEOUT = 10.0
 #: proxy or a wrong URL must not be able to exhaust a worker's memory.
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
-_POOL_CLOSED = "pool-closed"
-
-# OpenSSL alert reasons the client receives when the *server* refuses our certificate.
-_CLIENT_REJECTED = {
-    "TLSV13_ALERT_CERTIFICATE_REQUIRED",
-    "TLSV1_ALERT_UNKNOWN_CA",
-    "SSLV3_ALERT_BAD_CERTIFICATE",
-    "SSLV3_ALERT_CERTIFICATE_EXPIRED",
-    "SSLV3_ALERT_CERTIFICATE_REVOKED",
-    "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
-    "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE",
-    "TLSV1_ALERT_ACCESS_DENIED",
-    "TLSV1_ALERT_DECRYPT_ERROR",
-}
-
-
-class TLSDescription(NamedTuple):
-    """Non-secret labels used in error messages."""
-
-    ca_source: str
-    client_subject: str | None
-    #: False for adapters that serve hosts other than Lean's.
-    is_lean: bool = True
-    #: True only for a sandbox session built with verify=False.
-    verification_off: bool = False
-
-
 class _BlockingHTTPSPool(HTTPSConnectionPool):
     """An HTTPS pool that waits at most ``pool_timeout`` for a free connection.
 
@@ -87,10 +77,73 @@ class _BlockingHTTPSPool(HTTPSConnectionPool):
 
     pool_timeout: float = 10.0
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Connections held by stream=True responses not yet closed: id -> connection.
+        self._lean_streams: dict[int, Any] = {}
+        self._lean_streams_lock = threading.Lock()
+
     def _get_conn(self, timeout: float | None = None) -> Any:
-        return super()._get_conn(timeout=self.pool_timeout if timeout is None else timeout)
+        wait = self.pool_timeout if timeout is None else timeout
+        try:
+            conn = super()._get_conn(timeout=wait)
+        except urllib3.exceptions.EmptyPoolError:
+            conn = self._get_conn_after_streams(wait)
+        attempt = current_attempt.get()
+        if attempt is not None:
+            # A socket still open here passed urllib3's "dropped?" check: a reused keep-alive connection.
+            attempt.reused = getattr(conn, "sock", None) is not None
+            attempt.connected = attempt.reused
+        return conn
+
+    def _get_conn_after_streams(self, wait: float) -> Any:
+        """The pool stayed empty.  Unreferenced stream=True responses in reference
+        cycles only give their slot back when the garbage collector runs: run it
+        once; if streamed responses still hold every slot, say so."""
+        if self._lean_streams:
+            gc.collect()
+            try:
+                return super()._get_conn(timeout=0.001)
+            except urllib3.exceptions.EmptyPoolError:
+                pass
+        with self._lean_streams_lock:
+            held = len(self._lean_streams)
+        if held >= (self.pool.maxsize if self.pool is not None else held + 1):
+            raise PoolExhausted(self, "every connection is held by an unclosed stream=True response", held)
+        raise urllib3.exceptions.EmptyPoolError(self, f"no connection was free within {wait} s")
+
+    def _validate_conn(self, conn: Any) -> None:
+        super()._validate_conn(conn)  # connects (TCP + TLS handshake) a new connection
+        attempt = current_attempt.get()
+        if attempt is not None:
+            attempt.connected = True
+
+    def track_stream(self, response: Any) -> None:
+        """``response`` (stream=True) holds its connection until it is closed or
+        read to the end; if it is garbage-collected first, reclaim the slot."""
+        conn = getattr(response, "_connection", None)
+        if conn is None:
+            return
+        with self._lean_streams_lock:
+            self._lean_streams[id(conn)] = conn
+        weakref.finalize(response, self._reclaim, conn)
+
+    def _reclaim(self, conn: Any) -> None:
+        """A response was garbage-collected without being closed: its
+        connection (framing unknown) is closed and its slot is free again."""
+        with self._lean_streams_lock:
+            held = self._lean_streams.get(id(conn)) is conn
+            if held:
+                del self._lean_streams[id(conn)]
+        if held:  # else it was released normally
+            conn.close()
+            super()._put_conn(None)
 
     def _put_conn(self, conn: Any) -> None:
+        if conn is not None:
+            with self._lean_streams_lock:
+                if self._lean_streams.get(id(conn)) is conn:
+                    del self._lean_streams[id(conn)]
         # By now the response was read, so a TLS 1.3 ticket has arrived: keep it
         # for the next new connection to this origin (see ResumingSSLContext).
         sock = getattr(conn, "sock", None)
@@ -209,16 +262,18 @@ class LeanAdapter(HTTPAdapter):
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
         policy = call_policy.get() or self.retry
+        body = BodyReplay(request)
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = self._send_once(request, stream, timeout, verify, cert, proxies)
             except LeanError as error:
-                if error.code == _POOL_CLOSED:  # a rotation closed the pool under us: not a failure
+                if error.code == POOL_CLOSED and body.prepare_resend(error):  # a rotation closed the pool
                     attempt -= 1
                     continue
-                if attempt > policy.retries or not policy.retry_error(error, request):
+                if (attempt > policy.retries or not policy.retry_error(error, request)
+                        or not body.prepare_resend(error)):
                     error.record_attempts(attempt)
                     raise
                 delay = policy.backoff(attempt)
@@ -226,6 +281,8 @@ class LeanAdapter(HTTPAdapter):
                              attempt, request.method, _path(request), error.code, delay)
             else:
                 wait = policy.retry_response(response) if attempt <= policy.retries else None
+                if wait is not None and not body.prepare_resend(None):
+                    wait = None  # the body cannot be sent again: this answer is the result
                 if wait is None:
                     response.lean_attempts = attempt  # type: ignore[attr-defined]  # read back by the session
                     return response
@@ -240,8 +297,10 @@ class LeanAdapter(HTTPAdapter):
     ) -> requests.Response:
         if self.description.verification_off:
             logger.warning("TLS verification is OFF for %s (sandbox only): the server is not authenticated.",
-                           _host(request.url or ""))
+                           host_of(request.url or ""))
         answered = False
+        attempt = Attempt()
+        token = current_attempt.set(attempt)
         try:
             # The full requests path when a proxy is involved, or when a test tool
             # (responses, ...) has patched HTTPAdapter.send to intercept requests.
@@ -253,13 +312,23 @@ class LeanAdapter(HTTPAdapter):
             answered = True
             if not stream:  # read here, so a body cut short is retried like any other failure
                 self._preload(response, _read_budget(timeout))
+            else:
+                pool = getattr(response.raw, "_pool", None)
+                if isinstance(pool, _BlockingHTTPSPool):
+                    pool.track_stream(response.raw)
             return response
         except LeanError:
             raise
-        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
-            error = map_transport_error(exc, request.url or "", self.description)
-        if not answered and self._looks_like_a_silent_rejection(error, proxies):
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            cause = exc
+            error = map_transport_error(exc, request.url or "", self.description, answered=answered,
+                                        request=request)
+        finally:
+            current_attempt.reset(token)
+        if not answered and self._looks_like_a_silent_rejection(error, proxies, attempt):
             error = self._diagnose_cut(error, request)
+        elif not proxies and ambiguous_handshake_failure(cause):
+            error = self._diagnose_handshake(error, request)
         raise error
 
     def _send_direct(self, request: requests.PreparedRequest, timeout: Any) -> requests.Response:
@@ -268,8 +337,8 @@ class LeanAdapter(HTTPAdapter):
         With no proxy and the TLS policy fixed in the context, requests'
         per-request pool-key building, proxy selection and verify/cert
         bookkeeping are pure overhead; the pool for an origin is looked up
-        once per pool manager instead.  Exceptions are translated exactly as
-        requests translates them, then mapped by :func:`map_transport_error`.
+        once per pool manager instead.  urllib3's exceptions are left to the
+        one table (:func:`map_transport_error`).
         """
         url = request.url or ""
         end = url.find("/", url.find("://") + 3)
@@ -284,35 +353,19 @@ class LeanAdapter(HTTPAdapter):
         if "#" in path:
             path = path.split("#", 1)[0]
         chunked = not (request.body is None or "Content-Length" in request.headers)
-        try:
-            raw = pool.urlopen(
-                method=request.method,
-                url=path,
-                body=request.body,
-                headers=request.headers,
-                redirect=False,
-                assert_same_host=False,
-                preload_content=False,
-                decode_content=False,
-                retries=self.max_retries,
-                timeout=_timeout(timeout),
-                chunked=chunked,
-            )
-        except urllib3.exceptions.MaxRetryError as exc:
-            reason = exc.reason
-            if isinstance(reason, urllib3.exceptions.ConnectTimeoutError) and not isinstance(
-                reason, urllib3.exceptions.NewConnectionError
-            ):
-                raise requests.exceptions.ConnectTimeout(exc, request=request) from None
-            if isinstance(reason, urllib3.exceptions.SSLError):
-                raise requests.exceptions.SSLError(exc, request=request) from None
-            raise requests.exceptions.ConnectionError(exc, request=request) from None
-        except (urllib3.exceptions.ProtocolError, OSError) as exc:
-            raise requests.exceptions.ConnectionError(exc, request=request) from None
-        except urllib3.exceptions.ReadTimeoutError as exc:
-            raise requests.exceptions.ReadTimeout(exc, request=request) from None
-        except urllib3.exceptions.SSLError as exc:
-            raise requests.exceptions.SSLError(exc, request=request) from None
+        raw = pool.urlopen(
+            method=request.method,
+            url=path,
+            body=request.body,
+            headers=request.headers,
+            redirect=False,
+            assert_same_host=False,
+            preload_content=False,
+            decode_content=False,
+            retries=self.max_retries,
+            timeout=_timeout(timeout),
+            chunked=chunked,
+        )
         return self.build_response(request, raw)
 
     def _pool_for(self, origin: str, where: tuple[str, int | None, str]) -> Any:
@@ -335,12 +388,13 @@ class LeanAdapter(HTTPAdapter):
         return pool
 
     def _diagnose_cut(self, error: LeanError, request: requests.PreparedRequest) -> LeanError:
-        host = _host(request.url or "")
+        host = host_of(request.url or "")
         verdict = probe_client_certificate(self.ssl_context, request.url or "")
         if verdict is not None and verdict != ACCEPTED:
-            return _client_rejected(host, self.description, verdict, {"request": request},
-                                    "the server cut the connection; under TLS 1.3 its verdict on the client "
-                                    "certificate arrives after the handshake, and a probe confirmed it")
+            return client_rejected(host, self.description, verdict, {"request": request},
+                                   "the server cut the connection; under TLS 1.3 its verdict on the client "
+                                   "certificate arrives after the handshake, and a probe confirmed it",
+                                   request_sent=bool(getattr(error, "request_sent", True)))
         if verdict == ACCEPTED and isinstance(error, LeanTLSError):
             # The certificate is fine and TLS works: this EOF was a dropped connection.
             return LeanConnectionError(
@@ -348,6 +402,21 @@ class LeanAdapter(HTTPAdapter):
                 "The request may have reached the server.",
                 request=request,
             )
+        return error
+
+    def _diagnose_handshake(self, error: LeanError, request: requests.PreparedRequest) -> LeanError:
+        """A ``handshake_failure`` alert means "no common cipher" or (TLS 1.2) "no
+        acceptable client certificate": replay the handshake to see which."""
+        url = request.url or ""
+        seen = probe_negotiation(self.ssl_context, url)
+        if seen is None:
+            return error
+        host, extra = host_of(url), {"request": request}
+        if seen.refused_hello:
+            return negotiation_failed(host, "SSLV3_ALERT_HANDSHAKE_FAILURE", extra)
+        if seen.asked_for_certificate:
+            return client_rejected(host, self.description, "SSLV3_ALERT_HANDSHAKE_FAILURE", extra,
+                                   "the server asked for a client certificate, then ended the handshake")
         return error
 
     def _preload(self, response: requests.Response, budget: float | None) -> None:
@@ -364,14 +433,9 @@ class LeanAdapter(HTTPAdapter):
             self._refuse_size(response, limit)
         try:
             data = self._read_body(response, limit, budget)
-        except urllib3.exceptions.HTTPError as exc:  # the same mapping requests applies in iter_content
-            if isinstance(exc, urllib3.exceptions.ProtocolError):
-                raise requests.exceptions.ChunkedEncodingError(exc) from None
-            if isinstance(exc, urllib3.exceptions.DecodeError):
-                raise requests.exceptions.ContentDecodingError(exc) from None
-            if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
-                raise requests.exceptions.ReadTimeout(exc) from None
-            raise
+        except urllib3.exceptions.HTTPError as exc:  # mapped by the one table, with the response
+            raise map_transport_error(exc, response.url, self.description, answered=True,
+                                      request=response.request, response=response) from None
         if len(data) > limit:
             self._refuse_size(response, limit)
         response._content = data
@@ -412,11 +476,15 @@ class LeanAdapter(HTTPAdapter):
             request=response.request,
         )
 
-    def _looks_like_a_silent_rejection(self, error: LeanError, proxies: Mapping[str, str] | None) -> bool:
+    def _looks_like_a_silent_rejection(
+        self, error: LeanError, proxies: Mapping[str, str] | None, attempt: Attempt
+    ) -> bool:
         """A reset or EOF with no TLS alert is how a TLS 1.3 server's refusal of
         our certificate often reaches the client; a reset of a healthy
-        connection looks the same.  Only a probe can tell them apart."""
-        if self.description.client_subject is None or proxies or error.code == _POOL_CLOSED:
+        connection looks the same.  Only a probe can tell them apart, and only
+        on a brand-new connection: a reused keep-alive connection already
+        passed the server's certificate check, so its end says nothing about it."""
+        if proxies or error.code == POOL_CLOSED or attempt.reused:
             return False
         return bool(getattr(error, "abrupt_close", False)) and not isinstance(error, LeanProxyError)
 
@@ -470,209 +538,122 @@ def _path(request: requests.PreparedRequest) -> str:
     return urlsplit(request.url or "").path or "/"
 
 
-# --------------------------------------------------------------------------- error mapping
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """Every exception reachable from ``exc`` through args, ``reason``, cause and context."""
-    found: list[BaseException] = []
-    stack: list[BaseException] = [exc]
-    while stack and len(found) < 32:
-        current = stack.pop()
-        if any(current is f for f in found):
-            continue
-        found.append(current)
-        for nxt in (getattr(current, "reason", None), current.__cause__, current.__context__, *current.args):
-            if isinstance(nxt, BaseException):
-                stack.append(nxt)
-    return found
-
-
-def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
-    return next((c for c in _causes(exc) if isinstance(c, ssl.SSLError)), None)
-
-
-def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return parts.netloc.rsplit("@", 1)[-1] or url
-
-
-def map_transport_error(
-    exc: requests.RequestException | urllib3.exceptions.HTTPError, url: str, description: TLSDescription | None = None
-) -> LeanError:
-    """Translate a requests/urllib3 failure into the matching lean_mtls error."""
-    host = _host(url)
-    extra: dict[str, Any] = {}
-    if isinstance(exc, requests.RequestException):
-        extra = {"request": exc.request, "response": exc.response}
-    causes = _causes(exc)
-    error = _map(exc, causes, host, description, extra)
-    # A reset or EOF with no alert: maybe a TLS 1.3 refusal of our certificate (see LeanAdapter).
-    error.abrupt_close = any(isinstance(c, _ABRUPT) for c in causes)  # type: ignore[attr-defined]
-    return error
-
-
-_ABRUPT = (
-    ConnectionResetError,
-    BrokenPipeError,
-    ssl.SSLEOFError,
-    ssl.SSLZeroReturnError,
-    http.client.RemoteDisconnected,
-)
-
-
-def _map(
-    exc: BaseException,
-    causes: list[BaseException],
-    host: str,
-    description: TLSDescription | None,
-    extra: dict[str, Any],
-) -> LeanError:
-    if any(isinstance(c, urllib3.exceptions.EmptyPoolError) for c in causes):
-        return LeanTimeout(
-            f"Every pooled connection to {host} stayed busy past the pool timeout; raise pool_size= "
-            "or lower the number of threads sharing the session. The request was not sent.",
-            phase="pool",
-            **extra,
-        )
-    if any(isinstance(c, urllib3.exceptions.ClosedPoolError) for c in causes):
-        return LeanConnectionError("The connection pool was closed.", code=_POOL_CLOSED, request_sent=False, **extra)
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return LeanTimeout(
-            f"Timed out connecting to {host} (TCP connect and TLS handshake). "
-            "Check network access to Lean and any firewall or proxy; the request was not sent.",
-            phase="connect",
-            **extra,
-        )
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return LeanTimeout(
-            f"{host} did not answer within the read timeout. Lean can take up to 50 s on "
-            "synchronous data calls: raise timeout= for those, or use async results.",
-            phase="read",
-            **extra,
-        )
-    not_sent = any(isinstance(c, urllib3.exceptions.NewConnectionError) for c in causes)
-    if isinstance(exc, requests.exceptions.ProxyError):
-        return LeanProxyError(f"The proxy on the way to {host} failed: {_reason(exc)}.", request_sent=False, **extra)
-    ssl_error = _ssl_error(exc)
-    if ssl_error is not None:
-        return _tls_error(ssl_error, host, description, extra)
-    if not_sent:
-        return LeanConnectionError(
-            f"Could not connect to {host}: {_reason(exc)}. Check the host name, DNS and network access.",
-            request_sent=False,
-            **extra,
-        )
-    broken = (
-        requests.exceptions.ChunkedEncodingError,
-        requests.exceptions.ConnectionError,
-        urllib3.exceptions.ProtocolError,
-    )
-    if isinstance(exc, broken):
-        return LeanConnectionError(
-            f"The connection to {host} broke before a complete answer arrived ({_reason(exc)}). "
-            "The request may have reached the server.",
-            **extra,
-        )
-    return LeanConnectionError(f"Request to {host} failed: {type(exc).__name__}: {_reason(exc)}", **extra)
-
-
-def _client_rejected(
-    host: str, description: TLSDescription | None, reason: str, extra: Mapping[str, Any], how: str = ""
-) -> LeanTLSError:
-    subject = description.client_subject if description else None
-    return LeanTLSError(
-        f"{host} rejected the client certificate{f' {subject!r}' if subject else ''} ({reason}"
-        f"{'; ' + how if how else ''}). Check that cert=/key= are the files generated for this app *and* "
-        "environment (sandbox and production certificates differ), that the certificate is not expired or "
-        "revoked, and that its intermediate certificates are available.",
-        side="client",
-        code="client-certificate-rejected",
-        **extra,
-    )
+# --------------------------------------------------------------------------- probes
 
 
 #: Seconds the probe waits for a TLS 1.3 server's verdict after the handshake.
 PROBE_WAIT = 0.5
 #: What :func:`probe_client_certificate` returns when the server kept the connection open.
 ACCEPTED = "ACCEPTED"
+#: ... and when the server ended the connection right after the handshake, without
+#: a word and without waiting for a request: a refusal (nothing else was asked of it).
+CLOSED_AFTER_HANDSHAKE = "CLOSED_AFTER_HANDSHAKE"
 
 
 def probe_client_certificate(context: ssl.SSLContext, url: str, timeout: float = 2.0) -> str | None:
     """Handshake once more and listen briefly without sending a request.
 
     A server that refuses the client certificate answers with an alert (under
-    TLS 1.3, just after the handshake); one that accepts it waits silently for
-    the request.  Returns the alert's reason, :data:`ACCEPTED` when the server
-    waited, or ``None`` when the probe could not tell.
+    TLS 1.3, just after the handshake) or ends the connection; one that accepts
+    it waits silently for the request.  Returns the alert's reason,
+    :data:`CLOSED_AFTER_HANDSHAKE`, :data:`ACCEPTED` when the server waited, or
+    ``None`` when the probe could not tell (no connection, no handshake).
     """
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or 443
     try:
-        # ssl.SSLContext.wrap_socket, not the resuming override: a resumed session
-        # would skip the very certificate check this probe is asking about.
-        with socket.create_connection((host, port), timeout=timeout) as raw, ssl.SSLContext.wrap_socket(
-            context, raw, server_hostname=host
-        ) as tls:
-            tls.settimeout(PROBE_WAIT)
-            try:
-                tls.recv(1)
-            except socket.timeout:  # TimeoutError from 3.10 on; spelled for 3.9 too
-                return ACCEPTED
-    except ssl.SSLError as exc:
-        reason = (exc.reason or "").upper()
-        return reason if reason in _CLIENT_REJECTED else None
+        raw = socket.create_connection((host, port), timeout=timeout)
     except OSError:
         return None
-    return None
+    with raw:
+        try:
+            # ssl.SSLContext.wrap_socket, not the resuming override: a resumed session
+            # would skip the very certificate check this probe is asking about.
+            tls = ssl.SSLContext.wrap_socket(context, raw, server_hostname=host)
+        except ssl.SSLError as exc:
+            reason = (exc.reason or "").upper()
+            return reason if reason in CLIENT_REJECTED else None
+        except OSError:
+            return None
+        with tls:
+            return _listen_after_handshake(tls)
 
 
-def _reason(exc: BaseException) -> str:
-    causes = _causes(exc)
-    deepest = causes[-1] if causes else exc
-    for candidate in reversed(causes):
-        if isinstance(candidate, OSError) and candidate.strerror:
-            return str(candidate.strerror)
-    text = str(deepest)
-    return text if len(text) < 300 else text[:297] + "..."
+def _listen_after_handshake(tls: ssl.SSLSocket) -> str | None:
+    tls.settimeout(PROBE_WAIT)
+    try:
+        data = tls.recv(1)
+    except socket.timeout:  # TimeoutError from 3.10 on; spelled for 3.9 too
+        return ACCEPTED
+    except ssl.SSLError as exc:
+        reason = (exc.reason or "").upper()
+        if reason in CLIENT_REJECTED:
+            return reason
+        return CLOSED_AFTER_HANDSHAKE if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)) else None
+    except OSError:  # reset, broken pipe: cut right after the handshake
+        return CLOSED_AFTER_HANDSHAKE
+    return CLOSED_AFTER_HANDSHAKE if data == b"" else None
 
 
-def _tls_error(
-    error: ssl.SSLError, host: str, description: TLSDescription | None, extra: Mapping[str, Any]
-) -> LeanTLSError:
-    reason = (error.reason or "").upper()
-    ca = description.ca_source if description else "the configured CA"
-    if isinstance(error, ssl.SSLCertVerificationError) or reason == "CERTIFICATE_VERIFY_FAILED":
-        detail = getattr(error, "verify_message", None) or reason or str(error)
-        advice = (
-            "Use Lean's certificate chain for this environment (lean_public_cert_chain.pem from the "
-            "developer portal) as ca=, and check the host."
-            if description is None or description.is_lean
-            else "This host is not the Lean origin the session was built for; check where the request "
-            "(or a redirect) was going."
-        )
-        return LeanTLSError(
-            f"Could not verify the server certificate of {host}: {detail}. The server is checked "
-            f"against {ca}. {advice}",
-            side="server",
-            code="server-not-trusted",
-            **extra,
-        )
-    if reason in _CLIENT_REJECTED:
-        return _client_rejected(host, description, reason, extra)
-    if reason in {"WRONG_VERSION_NUMBER", "UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION"}:
-        return LeanTLSError(
-            f"TLS could not be negotiated with {host} ({reason}): the port may not speak TLS, "
-            "or the server does not accept TLS 1.2 or newer.",
-            side="unknown",
-            **extra,
-        )
-    return LeanTLSError(
-        f"The TLS handshake with {host} failed ({reason or error}). Either the server refused the "
-        "client certificate or the connection was cut; check cert=/key= for this environment and "
-        "the network path.",
-        side="unknown",
-        **extra,
-    )
+class ServerFlight(NamedTuple):
+    """What the server sent before a failed handshake (see :func:`probe_negotiation`)."""
+
+    #: Its very first record was an alert: it refused our ClientHello, so no
+    #: certificate was exchanged (no shared TLS version or cipher suite).
+    refused_hello: bool
+    #: It sent a CertificateRequest in the clear (TLS 1.2).
+    asked_for_certificate: bool
+
+
+_ALERT, _HANDSHAKE = 21, 22
+_CERTIFICATE_REQUEST = 13
+
+
+def probe_negotiation(context: ssl.SSLContext, url: str, timeout: float = 2.0) -> ServerFlight | None:
+    """Replay a handshake through memory buffers and look at the server's records.
+
+    Only run after a handshake already failed; ``None`` when the probe could not tell.
+    """
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port or 443
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ssl.SSLContext.wrap_bio(context, incoming, outgoing, server_hostname=host)
+    received = b""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            while True:
+                try:
+                    tls.do_handshake()
+                    return ServerFlight(False, False)  # it worked this time: nothing to conclude
+                except ssl.SSLWantReadError:
+                    pending = outgoing.read()
+                    if pending:
+                        sock.sendall(pending)
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    received += chunk
+                    incoming.write(chunk)
+                except ssl.SSLError:
+                    break
+    except OSError:
+        return None
+    if not received:
+        return None
+    return ServerFlight(received[0] == _ALERT, _CERTIFICATE_REQUEST in _cleartext_handshake_types(received))
+
+
+def _cleartext_handshake_types(data: bytes) -> set[int]:
+    """Handshake message types in the unencrypted records at the start of ``data``."""
+    payload = b""
+    offset = 0
+    while offset + 5 <= len(data) and data[offset] == _HANDSHAKE:
+        length = int.from_bytes(data[offset + 3 : offset + 5], "big")
+        payload += data[offset + 5 : offset + 5 + length]
+        offset += 5 + length
+    types: set[int] = set()
+    offset = 0
+    while offset + 4 <= len(payload):
+        types.add(payload[offset])
+        offset += 4 + int.from_bytes(payload[offset + 1 : offset + 4], "big")
+    return types

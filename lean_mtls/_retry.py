@@ -5,8 +5,15 @@ Lean is only sent again when doing so cannot act twice.  That is true for
 idempotent methods (GET, PUT, DELETE, ...) and for any request carrying an
 ``Idempotency-Key`` header, which Lean uses to de-duplicate.  A connection
 that failed *before* the request was written (refused, DNS, connect timeout)
-is always safe to retry.  A TLS or certificate failure is never retried: it
-will fail the same way, and retrying only hides the real problem.
+is always safe to retry.  A failure that cannot change on another try is
+never retried: a TLS or certificate failure, an answer that is not valid
+HTTP, a body that cannot be decoded, a pool held by unclosed streamed
+responses.  Retrying only hides the real problem.
+
+A request is only sent again when its body can be sent again: bytes, or a
+seekable file rewound to where it started.  Generators, iterators, pipes and
+read-once objects (multipart encoders) cannot be replayed: the first error or
+answer is the result.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import contextvars
 import random
 import time
 from collections.abc import Callable
-from typing import Union
+from typing import Any, Union
 
 import requests
 
@@ -24,8 +31,10 @@ from .errors import (
     ConfigurationError,
     LeanConnectionError,
     LeanError,
+    LeanPoolTimeout,
     LeanTimeout,
     LeanTLSError,
+    MalformedResponseError,
 )
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -117,7 +126,7 @@ class RetryPolicy:
 
     def retry_error(self, error: LeanError, request: requests.PreparedRequest) -> bool:
         """Should this transport failure be retried?"""
-        if isinstance(error, LeanTLSError) or not isinstance(error, (LeanConnectionError, LeanTimeout)):
+        if not isinstance(error, (LeanConnectionError, LeanTimeout)) or deterministic(error):
             return False
         if isinstance(error, LeanTimeout):
             return error.phase in {"connect", "pool"} or self.replayable(request)
@@ -133,6 +142,71 @@ class RetryPolicy:
         if retry_after is None:
             return -1.0  # "use the backoff"
         return retry_after if retry_after <= self.max_retry_after else None
+
+
+def deterministic(error: LeanError) -> bool:
+    """True for failures that another attempt would meet again."""
+    if isinstance(error, (LeanTLSError, MalformedResponseError)):
+        return True
+    return isinstance(error, LeanPoolTimeout) and error.unclosed_streams > 0
+
+
+def was_sent(error: LeanError | None) -> bool:
+    """Whether the failed attempt may have consumed the request body (``None``: it was answered)."""
+    if error is None:
+        return True
+    if isinstance(error, LeanTimeout):
+        return error.phase == "read"
+    return bool(getattr(error, "request_sent", True))
+
+
+_PLAIN_BODY = (bytes, bytearray, str)
+
+
+class BodyReplay:
+    """Whether, and how, a request's body can be sent again.
+
+    Built before the first attempt: a seekable file body's start position is
+    remembered (requests records it as ``_body_position`` when it prepares the
+    request), and :meth:`prepare_resend` seeks back to it before a retry.
+    """
+
+    __slots__ = ("body", "position")
+
+    def __init__(self, request: requests.PreparedRequest) -> None:
+        self.body: Any = request.body
+        self.position: int | None = None
+        if self.body is None or isinstance(self.body, _PLAIN_BODY) or not self._seekable():
+            return
+        position = getattr(request, "_body_position", None)
+        if position is None:
+            try:
+                position = self.body.tell()
+            except (OSError, ValueError):
+                position = None
+        self.position = position if isinstance(position, int) and not isinstance(position, bool) else None
+
+    def _seekable(self) -> bool:
+        if not callable(getattr(self.body, "seek", None)) or not callable(getattr(self.body, "tell", None)):
+            return False
+        seekable = getattr(self.body, "seekable", None)
+        try:
+            return bool(seekable()) if callable(seekable) else True
+        except (OSError, ValueError):
+            return False
+
+    def prepare_resend(self, error: LeanError | None) -> bool:
+        """Make the body ready to be sent again after ``error`` (``None``: after
+        an answer); False when it cannot be."""
+        if self.body is None or isinstance(self.body, _PLAIN_BODY) or not was_sent(error):
+            return True
+        if self.position is None:
+            return False
+        try:
+            self.body.seek(self.position)
+        except (OSError, ValueError):
+            return False
+        return True
 
 
 #: On by default: two retries with exponential backoff and jitter.

@@ -29,8 +29,6 @@ from ._adapter import (
     DEFAULT_POOL_SIZE,
     DEFAULT_POOL_TIMEOUT,
     LeanAdapter,
-    TLSDescription,
-    map_transport_error,
 )
 from ._auth import APP_TOKEN_HEADER, AUTHORIZATION_HEADER, AppTokenAuth, ClientCredentialsAuth, _OriginBoundAuth
 from ._credentials import (
@@ -58,6 +56,7 @@ from ._environments import (
     resolve_hosts,
     token_url,
 )
+from ._exceptions import TLSDescription, map_transport_error
 from ._refusals import REDIRECT_ATTRIBUTE, refusal_message
 from ._response import decode_json, raise_for_data_status, request_id
 from ._retry import DEFAULT_RETRY, IDEMPOTENCY_HEADER, RetryOption, call_policy, coerce_policy

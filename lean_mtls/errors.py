@@ -28,20 +28,57 @@ __all__ = [
     "ConsentExpiredError",
     "DataFailedError",
     "DataStatusError",
+    "IncompleteResponseError",
+    "InvalidHeaderError",
     "InvalidRequestError",
     "InvalidResponseError",
+    "InvalidSchemaError",
+    "InvalidURLError",
     "LeanAPIError",
+    "LeanConnectTimeout",
     "LeanConnectionError",
     "LeanError",
+    "LeanPoolTimeout",
     "LeanProxyError",
+    "LeanReadTimeout",
     "LeanTLSError",
     "LeanTimeout",
+    "MalformedResponseError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
     "ReconnectRequiredError",
+    "ResponseDecodingError",
     "ServerError",
+    "SessionCopyError",
+    "TooManyRedirectsError",
 ]
+
+#: Attributes never carried into a pickle: the request holds the credentials
+#: it was sent with, and neither object survives a process boundary anyway.
+_NOT_PICKLED = frozenset({"request", "response"})
+
+
+def _rebuild(cls: type[LeanError], message: str) -> LeanError:
+    """Unpickle a lean error without calling its ``__init__`` (whose keyword
+    arguments differ per class); ``__setstate__`` then restores the fields."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(request=None, response=None)
+    return error
+
+
+def _scrubbed(value: Any) -> Any:
+    """``value`` with known secrets removed from every string in it."""
+    from ._secrets import scrub
+
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, Mapping):
+        return {k: _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_scrubbed(v) for v in value)
+    return value
 
 
 class LeanError(Exception):
@@ -74,6 +111,13 @@ class LeanError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's default pickling calls cls(*args), which fails for every
+        # class with keyword-only fields (status_code=, side=, ...); and
+        # request/response carry the credentials they were sent with.
+        state = {k: _scrubbed(v) for k, v in self.__dict__.items() if k not in _NOT_PICKLED}
+        return _rebuild, (type(self), _scrubbed(self.message)), state
+
 
 class ConfigurationError(LeanError, ValueError):
     """A setting is missing or invalid (environment, base URL, file, option).
@@ -100,11 +144,35 @@ class CertificateError(ConfigurationError):
         self.source = source
 
 
+class SessionCopyError(ConfigurationError, TypeError):
+    """A ``LeanSession`` was copied, deep-copied or pickled.
+
+    A session holds a private key inside its SSL context, open connections and
+    locks: none of them can be copied safely.  Build one session per process
+    (a ``multiprocessing``/Celery worker builds its own, e.g. from
+    ``LeanSession.from_env()``).
+    """
+
+    code = "session-not-copyable"
+
+
 class InvalidRequestError(LeanError, ValueError):
     """The caller passed a value the SDK refuses to send (for example a path
     parameter that would escape its URL segment)."""
 
     code = "invalid-request"
+
+
+class InvalidURLError(InvalidRequestError, requests.exceptions.InvalidURL):
+    """The URL cannot be sent (no host, bad port, bad IDNA, ...)."""
+
+
+class InvalidSchemaError(InvalidRequestError, requests.exceptions.InvalidSchema):
+    """The URL's scheme is not one the session speaks (only ``https://``)."""
+
+
+class InvalidHeaderError(InvalidRequestError, requests.exceptions.InvalidHeader):
+    """A header name or value cannot be sent (CR/LF, leading whitespace, not text)."""
 
 
 class LeanConnectionError(LeanError, requests.exceptions.ConnectionError):
@@ -121,6 +189,22 @@ class LeanConnectionError(LeanError, requests.exceptions.ConnectionError):
     def __init__(self, message: str, *, request_sent: bool = True, code: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, code=code, **kwargs)
         self.request_sent = request_sent
+
+
+class IncompleteResponseError(LeanConnectionError, requests.exceptions.ChunkedEncodingError):
+    """The connection broke after the status and headers arrived, before the
+    whole body did (a cut body, a bad chunk).  The request reached the server."""
+
+    code = "incomplete-response"
+
+
+class MalformedResponseError(LeanConnectionError):
+    """The server's answer is not valid HTTP/1.1: an unreadable status line, an
+    unknown protocol version, more than 100 header lines, an over-long line,
+    conflicting ``Content-Length`` values.  Trying again gets the same answer,
+    so it is never retried.  (requests reports these as ``ConnectionError``.)"""
+
+    code = "malformed-response"
 
 
 class LeanProxyError(LeanConnectionError, requests.exceptions.ProxyError):
@@ -140,8 +224,10 @@ class LeanTLSError(LeanConnectionError, requests.exceptions.SSLError):
 
     code = "tls-handshake-failed"
 
-    def __init__(self, message: str, *, side: str, code: str | None = None, **kwargs: Any) -> None:
-        super().__init__(message, code=code, request_sent=False, **kwargs)
+    def __init__(
+        self, message: str, *, side: str, code: str | None = None, request_sent: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(message, code=code, request_sent=request_sent, **kwargs)
         self.side = side
 
 
@@ -158,6 +244,42 @@ class LeanTimeout(LeanError, requests.exceptions.Timeout):
     def __init__(self, message: str, *, phase: str = "read", code: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, code=code, **kwargs)
         self.phase = phase
+
+
+class LeanConnectTimeout(LeanTimeout, requests.exceptions.ConnectTimeout):
+    """No connection within the connect timeout: the TCP connect or the TLS
+    handshake took too long.  Nothing was sent, so any request may be retried."""
+
+    def __init__(self, message: str, *, phase: str = "connect", **kwargs: Any) -> None:
+        super().__init__(message, phase=phase, **kwargs)
+
+
+class LeanReadTimeout(LeanTimeout, requests.exceptions.ReadTimeout):
+    """The request was sent and the answer (status, headers or body) did not
+    arrive within the read timeout."""
+
+    def __init__(self, message: str, *, phase: str = "read", **kwargs: Any) -> None:
+        super().__init__(message, phase=phase, **kwargs)
+
+
+class LeanPoolTimeout(LeanTimeout):
+    """Every pooled connection to the host stayed busy past ``pool_timeout``;
+    nothing was sent.
+
+    ``unclosed_streams`` counts the responses made with ``stream=True`` that
+    are still referenced, unclosed, and hold a connection.  When they hold
+    every slot the pool cannot free itself, and the error is not retried.
+    """
+
+    def __init__(self, message: str, *, unclosed_streams: int = 0, phase: str = "pool", **kwargs: Any) -> None:
+        super().__init__(message, phase=phase, **kwargs)
+        self.unclosed_streams = unclosed_streams
+
+
+class TooManyRedirectsError(LeanError, requests.exceptions.TooManyRedirects):
+    """The server kept redirecting (more than the session's ``max_redirects``)."""
+
+    code = "too-many-redirects"
 
 
 class LeanAPIError(LeanError, requests.exceptions.HTTPError):
@@ -290,3 +412,10 @@ class InvalidResponseError(LeanError, requests.exceptions.InvalidJSONError):
         super().__init__(message, **kwargs)
         self.status_code = status_code
         self.body = body
+
+
+class ResponseDecodingError(InvalidResponseError, requests.exceptions.ContentDecodingError):
+    """The body's ``Content-Encoding`` could not be decoded (a damaged gzip or
+    deflate stream, or an encoding this installation cannot decode)."""
+
+    code = "content-decoding-failed"

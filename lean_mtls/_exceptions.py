@@ -115,8 +115,12 @@ def causes_of(exc: BaseException) -> list[BaseException]:
 
 
 def host_of(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.netloc.rsplit("@", 1)[-1] or url
+    """The host[:port] of ``url`` for messages (never its userinfo)."""
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:  # "https://[::1/x": the URL itself is what failed
+        netloc = url.partition("://")[2].partition("/")[0]
+    return netloc.rsplit("@", 1)[-1] or url.rsplit("@", 1)[-1]
 
 
 def reason_of(exc: BaseException) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import ssl
 import sys
 import threading
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Union
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import BaseAdapter, HTTPAdapter
 
 from ._adapter import (
@@ -64,7 +66,7 @@ from ._secrets import Secret, SecretBytes, is_sensitive_header
 from ._settings import read_settings
 from ._tls import build_ssl_context
 from ._version import __version__
-from .errors import ConfigurationError, LeanError
+from .errors import ConfigurationError, InvalidRequestError, LeanError, SessionCopyError
 
 logger = logging.getLogger("lean_mtls")
 
@@ -232,8 +234,11 @@ def _prepare_fast(session: requests.Session, request: requests.Request) -> reque
     """``Session.prepare_request`` for the common case (no cookies, files,
     session params, or environment), same result with far less merging."""
     headers: Any = session.headers  # prepare_headers copies it
-    if request.headers:
-        headers = requests.structures.CaseInsensitiveDict(session.headers)
+    if request.headers or None in session.headers.values():
+        # A header set to None is dropped, on the session as on the request (as requests does).
+        headers = requests.structures.CaseInsensitiveDict(
+            {name: value for name, value in session.headers.items() if value is not None}
+        )
         for name, value in request.headers.items():
             if value is None:
                 headers.pop(name, None)
@@ -248,6 +253,35 @@ def _prepare_fast(session: requests.Session, request: requests.Request) -> reque
     prepared.prepare_auth(request.auth or session.auth, request.url)
     prepared.prepare_hooks(requests.sessions.merge_hooks(request.hooks, session.hooks))  # type: ignore[no-untyped-call]
     return prepared
+
+
+#: "scheme://" at the start: an absolute URL.  "://" anywhere else (a query
+#: parameter carrying a URL) leaves a path relative to the base URL.
+_ABSOLUTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+#: RFC 9110 token: what an HTTP method may be made of.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _method_name(method: object) -> str:
+    """The method as text: ``b"GET"`` is ``"GET"`` (not ``"B'GET'"``)."""
+    if isinstance(method, (bytes, bytearray)):
+        try:
+            method = bytes(method).decode("ascii")
+        except UnicodeDecodeError:
+            raise InvalidRequestError(f"The HTTP method must be ASCII, got {method!r}.") from None
+    if not isinstance(method, str) or not _TOKEN.fullmatch(method):
+        raise InvalidRequestError(f"The HTTP method must be a token such as 'GET' or 'POST', got {method!r}.")
+    return method.upper()
+
+
+def _idempotency_key(value: object) -> str:
+    key = str(value)
+    if not key or any(ch in key for ch in "\r\n\0") or key != key.strip():
+        raise InvalidRequestError(
+            "idempotency_key must be one line of text without leading or trailing spaces "
+            f"(no CR, LF or NUL); got {len(key)} characters that are not."
+        )
+    return key
 
 
 def _merge_mapping(request_value: Any, session_value: Any) -> Any:
@@ -611,7 +645,7 @@ class LeanSession(requests.Session):
         url = request.url
         if isinstance(url, bytes):
             url = url.decode("utf-8")
-        if isinstance(url, str) and "://" not in url:
+        if isinstance(url, str) and not _ABSOLUTE_URL.match(url):
             request.url = url = self.base_url + "/" + url.lstrip("/")
         if self.trust_env or request.cookies or len(self.cookies) or request.files or self.params:
             return super().prepare_request(request)
@@ -656,15 +690,21 @@ class LeanSession(requests.Session):
         (``0`` turns retrying off).  ``idempotency_key``: sent as the
         ``Idempotency-Key`` header, which also makes a POST safe to retry.
         """
+        method = _method_name(method)
         if idempotency_key is not None:
-            kwargs["headers"] = {**(kwargs.get("headers") or {}), IDEMPOTENCY_HEADER: str(idempotency_key)}
-        if retries is None:
-            return super().request(method, url, *args, **kwargs)
-        token = call_policy.set(coerce_policy(retries, self.retry))
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), IDEMPOTENCY_HEADER: _idempotency_key(idempotency_key)}
+        token = call_policy.set(coerce_policy(retries, self.retry)) if retries is not None else None
         try:
             return super().request(method, url, *args, **kwargs)
+        except LeanError:
+            raise
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            # Raised while preparing the request (URL, header, scheme): the one table names it.
+            text = url.decode("utf-8", "replace") if isinstance(url, bytes) else str(url)
+            raise map_transport_error(exc, text) from None
         finally:
-            call_policy.reset(token)
+            if token is not None:
+                call_policy.reset(token)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         url = request.url or ""
@@ -796,6 +836,27 @@ class LeanSession(requests.Session):
         from .resources.verifications import Verifications
 
         return Verifications(self)
+
+    # ------------------------------------------------------------------ one session per process
+
+    def _refuse_copy(self, how: str) -> SessionCopyError:
+        return SessionCopyError(
+            f"A LeanSession cannot be {how}: it holds the private key inside its SSL context, open "
+            "connections and locks. Build one session per process instead (for example "
+            "LeanSession.from_env() in each worker), and share it between that process's threads."
+        )
+
+    def __copy__(self) -> LeanSession:
+        raise self._refuse_copy("copied")
+
+    def __deepcopy__(self, memo: Any) -> LeanSession:
+        raise self._refuse_copy("deep-copied")
+
+    def __getstate__(self) -> Any:
+        raise self._refuse_copy("pickled")
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise self._refuse_copy("pickled")
 
     def __repr__(self) -> str:
         if "auth_mode" not in self.__dict__ or "certificate" not in self.__dict__:

@@ -59,11 +59,11 @@ __all__ = [
 _NOT_PICKLED = frozenset({"request", "response"})
 
 
-def _rebuild(cls: type[LeanError], message: str) -> LeanError:
+def _rebuild(cls: type[LeanError], args: tuple[Any, ...]) -> LeanError:
     """Unpickle a lean error without calling its ``__init__`` (whose keyword
     arguments differ per class); ``__setstate__`` then restores the fields."""
     error = cls.__new__(cls)
-    Exception.__init__(error, message)
+    Exception.__init__(error, *args)
     error.__dict__.update(request=None, response=None)
     return error
 
@@ -116,7 +116,7 @@ class LeanError(Exception):
         # class with keyword-only fields (status_code=, side=, ...); and
         # request/response carry the credentials they were sent with.
         state = {k: _scrubbed(v) for k, v in self.__dict__.items() if k not in _NOT_PICKLED}
-        return _rebuild, (type(self), _scrubbed(self.message)), state
+        return _rebuild, (type(self), _scrubbed(self.args)), state
 
 
 class ConfigurationError(LeanError, ValueError):

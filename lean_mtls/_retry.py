@@ -136,7 +136,8 @@ class RetryPolicy:
 
     def retry_response(self, response: requests.Response) -> float | None:
         """Seconds to wait before retrying this answer, or ``None`` to not retry."""
-        if response.status_code not in self.statuses or not self.replayable(response.request):
+        status = response.status_code
+        if status not in self.statuses or status in caller_handles.get() or not self.replayable(response.request):
             return None
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if retry_after is None:
@@ -216,6 +217,14 @@ RetryOption = Union[int, RetryPolicy, None]
 
 #: The policy for the call being made on this thread/context (set by ``LeanSession.request``).
 call_policy: contextvars.ContextVar[RetryPolicy | None] = contextvars.ContextVar("lean_retry", default=None)
+
+#: Statuses the caller answers itself for the calls made in this context, so
+#: the transport returns them at once instead of sleeping and retrying: the
+#: concurrent page walker takes 429s over, because it must slow *all* of its
+#: requests down, not only the one that was refused (resources/_concurrent.py).
+caller_handles: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
+    "lean_caller_handles", default=frozenset()
+)
 
 
 def coerce_policy(value: RetryOption, base: RetryPolicy) -> RetryPolicy:

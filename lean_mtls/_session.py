@@ -452,6 +452,12 @@ class LeanSession(requests.Session):
         self._next_expiry_check = time.monotonic() + EXPIRY_CHECK_INTERVAL
         _register_for_fork(self)
 
+    @property
+    def pool_size(self) -> int:
+        """Connections kept per origin (``pool_size=``); also the most pages one
+        ``iter_*`` walk fetches at once, whatever its ``concurrency=``."""
+        return self._pool[0]
+
     def _describe(self, certificate: CertificateInfo | None) -> TLSDescription:
         return _describe_tls(self._ca_bundle, certificate, verification_off=not self._verify)
 

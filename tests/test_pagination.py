@@ -85,7 +85,7 @@ def test_walker_stops_on_total_pages_without_an_extra_request() -> None:
 
 def test_walker_stops_on_an_empty_page_even_if_total_pages_says_more() -> None:
     requested, fetch = _pages([{"content": [1], "page": page_info(0, 9)}, {"content": [], "page": page_info(1, 9)}])
-    assert list(iter_items(fetch, DATA_V2)) == [1]
+    assert list(iter_items(fetch, DATA_V2, concurrency=1)) == [1]
     assert len(requested) == 2
 
 
@@ -97,7 +97,7 @@ def test_walker_stops_when_there_is_no_page_information() -> None:
 
 def test_walker_without_total_pages_stops_on_a_short_page() -> None:
     requested, fetch = _pages([{"data": [1, 2], "page": {"number": 0}}, {"data": [3], "page": {"number": 1}}])
-    assert list(iter_items(fetch, DATA_V2, page_size=2)) == [1, 2, 3]
+    assert list(iter_items(fetch, DATA_V2, page_size=2, concurrency=1)) == [1, 2, 3]
     assert requested == [{"page": 0, "size": 2}, {"page": 1, "size": 2}]
 
 
@@ -119,7 +119,7 @@ def test_walker_is_lazy_and_holds_one_page_at_a_time() -> None:
         refs.append([weakref.ref(item) for item in items])
         return {"data": items, "page": page_info(params["page"], 1000)}
 
-    walker = iter_items(fetch, DATA_V2)
+    walker = iter_items(fetch, DATA_V2, concurrency=1)  # tests/test_concurrent_paging.py: the window
     assert refs == []  # nothing fetched before the first item is asked for
     for _ in range(7):  # pages 0 and 1 used up, first item of page 2 taken (and dropped)
         next(walker)
@@ -137,7 +137,7 @@ def test_a_long_walk_stays_flat_in_memory() -> None:
         sizes.append(len(gc.get_objects()))
         return {"data": [{"n": [i]} for i in range(100)], "page": page_info(params["page"], 50)}
 
-    assert sum(1 for _ in iter_items(fetch, DATA_V2)) == 5000
+    assert sum(1 for _ in iter_items(fetch, DATA_V2, concurrency=1)) == 5000
     assert sizes[-1] - sizes[1] < 100  # 48 more pages read, no page kept
 
 
@@ -163,7 +163,7 @@ def test_data_v2_iterator_is_lazy(session: LeanSession) -> None:
         for number in range(3):
             mock.get(f"{BASE}/data/v2/accounts", json=data_v2_body("accounts", numbered("a", number, 1), number, 3),
                      match=[matchers.query_param_matcher({"entity_id": "e", "page": number, "size": 100})])
-        accounts = session.data.iter_accounts("e")
+        accounts = session.data.iter_accounts("e", concurrency=1)
         assert len(mock.calls) == 0
         assert next(accounts) == {"id": "a0"}
         assert len(mock.calls) == 1

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..errors import InvalidRequestError
+from ._concurrent import Concurrency
+from ._pagination import PageFetcher, PageStyle, iter_items
 
 if TYPE_CHECKING:
     from .._session import LeanSession
@@ -40,6 +43,12 @@ class Resource:
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         return self._session.request_json(method, path, **kwargs)
+
+    def _iter_items(self, fetch: PageFetcher, style: PageStyle, *, item_key: str | None, page_size: int | None,
+                    concurrency: Concurrency) -> Iterator[Any]:
+        """The one page walker, with the session's pool size capping ``concurrency``."""
+        return iter_items(fetch, style, item_key=item_key, page_size=page_size, concurrency=concurrency,
+                          pool_size=getattr(self._session, "pool_size", None))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self._session.base_url}>"

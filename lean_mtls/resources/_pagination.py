@@ -10,19 +10,22 @@ Lean pages its lists in two styles and under two keys (see LEAN_API.md,
   ``{"status": "OK", "data": {"type": "transactions", "transactions": [...], "page": {...}}}``.
 
 The walker asks for the largest page Lean allows (fewer round trips for a
-full export), keeps only the current page alive (memory does not grow with
-the number of pages consumed) and makes no request until the first item is
-asked for.  It stops on the first of: an empty page, a body without page
-information, ``page.number + 1 >= page.total_pages``, or (when Lean leaves
+full export), fetches up to ``concurrency`` pages ahead in parallel while
+handing the items out in Lean's order (:mod:`._concurrent`), holds at most
+``concurrency`` pages (memory does not grow with the number of pages
+consumed) and makes no request until the first item is asked for.  It
+stops on the first of: an empty page, a body without page information,
+``page.number + 1 >= page.total_pages``, or (when Lean leaves
 ``total_pages`` out) a page shorter than the size requested.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from ..errors import InvalidRequestError, InvalidResponseError
+from ._concurrent import DEFAULT_CONCURRENCY, ConcurrencyBudget, as_budget, ordered_pages
 
 # The page styles are data of the endpoint list (one place for each endpoint's
 # paging); re-exported here for the walkers and for compatibility.
@@ -46,6 +49,7 @@ __all__ = [
     "CUSTOMERS",
     "DATA_V2",
     "ENTITIES",
+    "ListWalk",
     "MAX_CUSTOMERS_PAGE_SIZE",
     "MAX_DATA_PAGE_SIZE",
     "MAX_ENTITIES_PAGE_SIZE",
@@ -58,6 +62,7 @@ __all__ = [
     "is_last_page",
     "iter_items",
     "split_page",
+    "walk_pages",
 ]
 
 #: Fetches one page given its paging query parameters; returns the parsed body.
@@ -142,20 +147,66 @@ def iter_items(
     item_key: str | None = None,
     page_size: int | None = None,
     first_page: int = 0,
+    concurrency: int | ConcurrencyBudget = DEFAULT_CONCURRENCY,
+    pool_size: int | None = None,
 ) -> Iterator[Any]:
-    """Yield the items of every page, fetching each page only when the
-    previous one is used up.  See the module docstring for when it stops."""
-    size = check_page_size(page_size, style)
-    return _walk(fetch, style, item_key, size, first_page)
+    """Yield the items of every page, in Lean's order, with up to
+    ``concurrency`` pages in flight (see :mod:`._concurrent`; ``pool_size``,
+    the session's, caps it).  See the module docstring for when it stops."""
+    walk = ListWalk(fetch, style, item_key, check_page_size(page_size, style), first_page)
+    return _items(iter((walk,)), as_budget(concurrency), pool_size)
 
 
-def _walk(fetch: PageFetcher, style: PageStyle, item_key: str | None, size: int, number: int) -> Iterator[Any]:
-    previous_first: Any = None
-    while True:
-        items, page = split_page(fetch(style.params(number, size)), item_key)
-        last = is_last_page(page, number, len(items), size)
+def _items(walks: Iterator[ListWalk], budget: ConcurrencyBudget, pool_size: int | None) -> Iterator[Any]:
+    for _walk, items in walk_pages(walks, budget, pool_size):
+        yield from items
+
+
+def walk_pages(walks: Iterator[W], budget: ConcurrencyBudget,
+               pool_size: int | None = None) -> Iterator[tuple[W, list[Any]]]:
+    """``(walk, items of one page)`` for every page of every walk, in order,
+    the pages fetched ahead up to the budget's concurrency (at most
+    ``pool_size``).  Lazy: no request before the first item is asked for."""
+    window = budget.ceiling if pool_size is None else min(budget.ceiling, pool_size)
+    for walk, number, planned in ordered_pages(walks, budget, window):
+        yield walk, walk.read(number, planned)
+
+
+W = TypeVar("W", bound="ListWalk")
+
+
+class ListWalk:
+    """One list endpoint walked page by page: what to ask for and when it ends.
+
+    :meth:`fetch` and :meth:`plan` run on worker threads; :meth:`read` on the
+    caller's thread, once per page, in order.
+    """
+
+    def __init__(self, fetch: PageFetcher, style: PageStyle, item_key: str | None, size: int,
+                 first: int = 0) -> None:
+        self._fetch = fetch
+        self.style = style
+        self.item_key = item_key
+        self.size = size
+        self.first = first
+        self._previous_first: Any = None
+
+    def fetch(self, number: int) -> Any:
+        return self._fetch(self.style.params(number, self.size))
+
+    def plan(self, number: int, body: Any) -> tuple[tuple[list[Any], dict[str, Any] | None], int | None]:
+        """The page's ``(items, page)`` and the first page number past the list when it tells."""
+        items, page = split_page(body, self.item_key)
+        if is_last_page(page, number, len(items), self.size):
+            return (items, page), number + 1
+        total = _as_int(page.get("total_pages")) if page is not None else None
+        return (items, page), total
+
+    def read(self, number: int, planned: tuple[list[Any], dict[str, Any] | None]) -> list[Any]:
+        """The page's items, after checking that the server really paged."""
+        items, page = planned
         numbered = page is not None and _as_int(page.get("number")) is not None
-        if not numbered and items and previous_first is not None and items[0] == previous_first:
+        if not numbered and items and self._previous_first is not None and items[0] == self._previous_first:
             # Without page numbers, a server that ignores the paging parameter
             # shows itself by sending the same page again.
             raise InvalidResponseError(
@@ -163,9 +214,5 @@ def _walk(fetch: PageFetcher, style: PageStyle, item_key: str | None, size: int,
                 "paging parameter, so the pages cannot be walked.",
                 status_code=200,
             )
-        previous_first = items[0] if items else None
-        yield from items
-        if last:
-            return
-        del items, page  # let this page go before the next one is fetched
-        number += 1
+        self._previous_first = items[0] if items else None
+        return items

@@ -12,7 +12,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Union, cast
 
 from ._base import Resource, drop_none, segment
-from ._pagination import CUSTOMERS, MAX_CUSTOMERS_PAGE_SIZE, iter_items
+from ._concurrent import DEFAULT_CONCURRENCY, Concurrency
+from ._pagination import CUSTOMERS, MAX_CUSTOMERS_PAGE_SIZE
 from .types import Customer, CustomerPage, GovernmentIdentifier
 
 __all__ = ["Customers"]
@@ -59,13 +60,14 @@ class Customers(Resource):
         params = {"page_number": page_number, "page_size": page_size}
         return cast(CustomerPage, self._request("GET", "/customers/v1", params=params))
 
-    def iter_customers(self, *, page_size: int | None = None) -> Iterator[Customer]:
+    def iter_customers(self, *, page_size: int | None = None,
+                       concurrency: Concurrency = DEFAULT_CONCURRENCY) -> Iterator[Customer]:
         """Every customer of the app, fetched lazily (largest pages first)."""
 
         def fetch(paging: dict[str, int]) -> Any:
             return self._request("GET", "/customers/v1", params=paging)
 
-        return iter_items(fetch, CUSTOMERS, item_key="data", page_size=page_size)
+        return self._iter_items(fetch, CUSTOMERS, item_key="data", page_size=page_size, concurrency=concurrency)
 
     def update(self, customer_id: str, government_identifiers: IdentifierList) -> Customer | None:
         """``PUT /customers/v1/{customer_id}/``: set the customer's government

@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from typing import Any, cast
 
 from ._base import drop_none, segment
-from ._pagination import DATA_V2, REFRESHES, iter_items
+from ._concurrent import DEFAULT_CONCURRENCY, Concurrency
+from ._pagination import DATA_V2, REFRESHES
 from ._params import DateLike, iso_date, query_bool
 from ._results import DEFAULT_WAIT_TIMEOUT, DataOrPending, PendingResult, ResultsResource
 from .types import Account, Balance, Refresh, RefreshPage, Transaction
@@ -48,11 +49,11 @@ class Data(ResultsResource):
         return self._resolve(body, wait, wait_timeout)
 
     def _iter(self, path: str, item_key: str, query: dict[str, Any], page_size: int | None,
-              wait_timeout: float) -> Iterator[Any]:
+              wait_timeout: float, concurrency: Concurrency) -> Iterator[Any]:
         def fetch(paging: dict[str, int]) -> Any:
             return self._get(path, {**query, **paging}, True, wait_timeout)
 
-        return iter_items(fetch, DATA_V2, item_key=item_key, page_size=page_size)
+        return self._iter_items(fetch, DATA_V2, item_key=item_key, page_size=page_size, concurrency=concurrency)
 
     @staticmethod
     def _account_path(account_id: str, tail: str) -> str:
@@ -67,9 +68,11 @@ class Data(ResultsResource):
         return self._get(f"{_PREFIX}/accounts", query, wait, wait_timeout)
 
     def iter_accounts(self, entity_id: str, *, page_size: int | None = None,
-                      wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> Iterator[Account]:
+                      wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+                      concurrency: Concurrency = DEFAULT_CONCURRENCY) -> Iterator[Account]:
         """Every account of the entity, fetched lazily 100 per request."""
-        return self._iter(f"{_PREFIX}/accounts", "accounts", {"entity_id": entity_id}, page_size, wait_timeout)
+        query = {"entity_id": entity_id}
+        return self._iter(f"{_PREFIX}/accounts", "accounts", query, page_size, wait_timeout, concurrency)
 
     def balances(self, entity_id: str, account_id: str, *, page: int | None = None, size: int | None = None,
                  wait: bool = False, wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> DataOrPending:
@@ -78,10 +81,11 @@ class Data(ResultsResource):
         return self._get(self._account_path(account_id, "balances"), query, wait, wait_timeout)
 
     def iter_balances(self, entity_id: str, account_id: str, *, page_size: int | None = None,
-                      wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> Iterator[Balance]:
+                      wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+                      concurrency: Concurrency = DEFAULT_CONCURRENCY) -> Iterator[Balance]:
         """Every balance of the account, fetched lazily."""
         path = self._account_path(account_id, "balances")
-        return self._iter(path, "balances", {"entity_id": entity_id}, page_size, wait_timeout)
+        return self._iter(path, "balances", {"entity_id": entity_id}, page_size, wait_timeout, concurrency)
 
     # ------------------------------------------------------------------ transactions
 
@@ -112,11 +116,12 @@ class Data(ResultsResource):
     def iter_transactions(self, entity_id: str, account_id: str, *, start_date: DateLike | None = None,
                           end_date: DateLike | None = None, insights: bool | None = None,
                           page_size: int | None = None,
-                          wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> Iterator[Transaction]:
+                          wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+                          concurrency: Concurrency = DEFAULT_CONCURRENCY) -> Iterator[Transaction]:
         """Every transaction of the account in the date range, fetched lazily 100 per request."""
         query = self._transaction_query(entity_id, start_date, end_date, insights)
         path = self._account_path(account_id, "transactions")
-        return self._iter(path, "transactions", query, page_size, wait_timeout)
+        return self._iter(path, "transactions", query, page_size, wait_timeout, concurrency)
 
     # ------------------------------------------------------------------ other account data
 
@@ -127,10 +132,11 @@ class Data(ResultsResource):
         return self._get(self._account_path(account_id, "beneficiaries"), query, wait, wait_timeout)
 
     def iter_beneficiaries(self, entity_id: str, account_id: str, *, page_size: int | None = None,
-                           wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> Iterator[dict[str, Any]]:
+                           wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+                           concurrency: Concurrency = DEFAULT_CONCURRENCY) -> Iterator[dict[str, Any]]:
         """Every beneficiary of the account, fetched lazily."""
         path = self._account_path(account_id, "beneficiaries")
-        return self._iter(path, "beneficiaries", {"entity_id": entity_id}, page_size, wait_timeout)
+        return self._iter(path, "beneficiaries", {"entity_id": entity_id}, page_size, wait_timeout, concurrency)
 
     def identities(self, entity_id: str, account_id: str, *, page: int | None = None, size: int | None = None,
                    wait: bool = False, wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> DataOrPending:
@@ -139,10 +145,11 @@ class Data(ResultsResource):
         return self._get(self._account_path(account_id, "identities"), query, wait, wait_timeout)
 
     def iter_identities(self, entity_id: str, account_id: str, *, page_size: int | None = None,
-                        wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> Iterator[dict[str, Any]]:
+                        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+                        concurrency: Concurrency = DEFAULT_CONCURRENCY) -> Iterator[dict[str, Any]]:
         """Every identity attached to the account, fetched lazily."""
         path = self._account_path(account_id, "identities")
-        return self._iter(path, "identities", {"entity_id": entity_id}, page_size, wait_timeout)
+        return self._iter(path, "identities", {"entity_id": entity_id}, page_size, wait_timeout, concurrency)
 
     def identity(self, entity_id: str, *, wait: bool = False,
                  wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> DataOrPending:
@@ -156,10 +163,11 @@ class Data(ResultsResource):
         return self._get(self._account_path(account_id, "direct-debits"), query, wait, wait_timeout)
 
     def iter_direct_debits(self, entity_id: str, account_id: str, *, page_size: int | None = None,
-                           wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> Iterator[dict[str, Any]]:
+                           wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+                           concurrency: Concurrency = DEFAULT_CONCURRENCY) -> Iterator[dict[str, Any]]:
         """Every direct debit of the account, fetched lazily."""
         path = self._account_path(account_id, "direct-debits")
-        return self._iter(path, "direct_debits", {"entity_id": entity_id}, page_size, wait_timeout)
+        return self._iter(path, "direct_debits", {"entity_id": entity_id}, page_size, wait_timeout, concurrency)
 
     def scheduled_payments(self, entity_id: str, account_id: str, *, page: int | None = None,
                            size: int | None = None, wait: bool = False,
@@ -169,10 +177,12 @@ class Data(ResultsResource):
         return self._get(self._account_path(account_id, "scheduled-payments"), query, wait, wait_timeout)
 
     def iter_scheduled_payments(self, entity_id: str, account_id: str, *, page_size: int | None = None,
-                                wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> Iterator[dict[str, Any]]:
+                                wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+                                concurrency: Concurrency = DEFAULT_CONCURRENCY) -> Iterator[dict[str, Any]]:
         """Every scheduled payment of the account, fetched lazily."""
         path = self._account_path(account_id, "scheduled-payments")
-        return self._iter(path, "scheduled_payments", {"entity_id": entity_id}, page_size, wait_timeout)
+        query = {"entity_id": entity_id}
+        return self._iter(path, "scheduled_payments", query, page_size, wait_timeout, concurrency)
 
     def standing_orders(self, entity_id: str, account_id: str, *, page: int | None = None, size: int | None = None,
                         wait: bool = False, wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> DataOrPending:
@@ -181,10 +191,11 @@ class Data(ResultsResource):
         return self._get(self._account_path(account_id, "standing-orders"), query, wait, wait_timeout)
 
     def iter_standing_orders(self, entity_id: str, account_id: str, *, page_size: int | None = None,
-                             wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> Iterator[dict[str, Any]]:
+                             wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+                             concurrency: Concurrency = DEFAULT_CONCURRENCY) -> Iterator[dict[str, Any]]:
         """Every standing order of the account, fetched lazily."""
         path = self._account_path(account_id, "standing-orders")
-        return self._iter(path, "standing_orders", {"entity_id": entity_id}, page_size, wait_timeout)
+        return self._iter(path, "standing_orders", {"entity_id": entity_id}, page_size, wait_timeout, concurrency)
 
     # ------------------------------------------------------------------ refreshes
 
@@ -208,14 +219,15 @@ class Data(ResultsResource):
         query = drop_none({"entity_id": entity_id, "page": page, "size": size})
         return cast(RefreshPage, self._session._request_data("GET", f"{_PREFIX}/refreshes", params=query))
 
-    def iter_refreshes(self, entity_id: str | None = None, *, page_size: int | None = None) -> Iterator[Refresh]:
+    def iter_refreshes(self, entity_id: str | None = None, *, page_size: int | None = None,
+                       concurrency: Concurrency = DEFAULT_CONCURRENCY) -> Iterator[Refresh]:
         """Every refresh (of the entity, if given), fetched lazily."""
         query = drop_none({"entity_id": entity_id})
 
         def fetch(paging: dict[str, int]) -> Any:
             return self._session._request_data("GET", f"{_PREFIX}/refreshes", params={**query, **paging})
 
-        return iter_items(fetch, REFRESHES, item_key="content", page_size=page_size)
+        return self._iter_items(fetch, REFRESHES, item_key="content", page_size=page_size, concurrency=concurrency)
 
     def get_refresh(self, refresh_id: str) -> Refresh:
         """``GET /data/v2/refreshes/{refresh_id}``: status and per-item ``data_status``."""

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from typing import Any, Literal, cast
 
 from ._base import Resource, segment
-from ._pagination import ENTITIES, MAX_ENTITIES_PAGE_SIZE, iter_items
+from ._concurrent import DEFAULT_CONCURRENCY, Concurrency
+from ._pagination import ENTITIES, MAX_ENTITIES_PAGE_SIZE
 from ._params import DateLike, iso_date
 from .types import Entity, EntityPage
 
@@ -57,14 +58,15 @@ class Entities(Resource):
         return cast(EntityPage, self._request("GET", "/customers/v1/entities", params=params))
 
     def iter_by_date_range(self, start_date: DateLike, end_date: DateLike, *,
-                           page_size: int | None = None) -> Iterator[Entity]:
+                           page_size: int | None = None,
+                           concurrency: Concurrency = DEFAULT_CONCURRENCY) -> Iterator[Entity]:
         """Every entity created between two dates, fetched lazily 100 per request."""
         query = self._range(start_date, end_date)
 
         def fetch(paging: dict[str, int]) -> Any:
             return self._request("GET", "/customers/v1/entities", params={**query, **paging})
 
-        return iter_items(fetch, ENTITIES, item_key="data", page_size=page_size)
+        return self._iter_items(fetch, ENTITIES, item_key="data", page_size=page_size, concurrency=concurrency)
 
     def delete(self, customer_id: str, entity_id: str, reason: str = "USER_REQUESTED") -> None:
         """``DELETE /customers/v1/{customer_id}/entities/{entity_id}``: end the

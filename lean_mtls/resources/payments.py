@@ -14,7 +14,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
 from ._base import Resource, drop_none, segment
-from ._pagination import MAX_PAYMENT_INTENTS_PAGE_SIZE, PAYMENT_INTENTS, iter_items
+from ._concurrent import DEFAULT_CONCURRENCY, Concurrency
+from ._pagination import MAX_PAYMENT_INTENTS_PAGE_SIZE, PAYMENT_INTENTS
 from ._params import DateTimeLike, iso_datetime
 from .types import Payment, PaymentDestination, PaymentIntent, PaymentIntentPage, PaymentSource
 
@@ -100,14 +101,15 @@ class Payments(Resource):
 
     def iter_intents(self, *, customer_id: str | None = None, from_: DateTimeLike | None = None,
                      to: DateTimeLike | None = None, status: str | None = None,
-                     page_size: int | None = None) -> Iterator[PaymentIntent]:
+                     page_size: int | None = None,
+                     concurrency: Concurrency = DEFAULT_CONCURRENCY) -> Iterator[PaymentIntent]:
         """Every matching payment intent, fetched lazily (largest pages first)."""
         query = self._intent_filters(customer_id, from_, to, status)
 
         def fetch(paging: dict[str, int]) -> Any:
             return self._request("GET", "/payments/v1/intents", params={**query, **paging})
 
-        return iter_items(fetch, PAYMENT_INTENTS, item_key="data", page_size=page_size)
+        return self._iter_items(fetch, PAYMENT_INTENTS, item_key="data", page_size=page_size, concurrency=concurrency)
 
     def get_intent(self, payment_intent_id: str) -> PaymentIntent:
         """``GET /payments/v1/intents/{payment_intent_id}``, with its ``payments``."""

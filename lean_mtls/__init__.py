@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._adapter import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT, LeanAdapter
 from ._auth import AppTokenAuth, ClientCredentialsAuth
+from ._concurrent import DEFAULT_CONCURRENCY, ConcurrencyBudget
 from ._credentials import CertificateInfo
 from ._dataframe import to_dataframe
 from ._environments import AuthMode, Environment, Region
@@ -49,6 +50,7 @@ from .errors import (
 _install_logging()
 
 __all__ = [
+    "DEFAULT_CONCURRENCY",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_POOL_SIZE",
     "DEFAULT_POOL_TIMEOUT",
@@ -61,6 +63,7 @@ __all__ = [
     "CertificateError",
     "CertificateInfo",
     "ClientCredentialsAuth",
+    "ConcurrencyBudget",
     "ConfigurationError",
     "ConflictError",
     "ConsentExpiredError",

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from lean_mtls import ConfigurationError, LeanSession, NotFoundError
-from lean_mtls.resources._concurrent import DEFAULT_CONCURRENCY, ConcurrencyBudget
+from lean_mtls._concurrent import DEFAULT_CONCURRENCY, ConcurrencyBudget
 from lean_mtls.resources._pagination import DATA_V2, iter_items
 from lean_mtls.testing import MTLSServer
 from lean_mtls.testing._server import RecordedRequest, Reply

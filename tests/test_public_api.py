@@ -9,6 +9,7 @@ import lean_mtls
 import lean_mtls.errors
 
 EXPECTED = {
+    "DEFAULT_CONCURRENCY",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_POOL_SIZE",
     "DEFAULT_POOL_TIMEOUT",
@@ -21,6 +22,7 @@ EXPECTED = {
     "CertificateError",
     "CertificateInfo",
     "ClientCredentialsAuth",
+    "ConcurrencyBudget",
     "ConfigurationError",
     "ConflictError",
     "ConsentExpiredError",

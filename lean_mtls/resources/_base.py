@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from .._concurrent import Concurrency
 from ..errors import InvalidRequestError
-from ._concurrent import Concurrency
 from ._pagination import PageFetcher, PageStyle, iter_items
 
 if TYPE_CHECKING:

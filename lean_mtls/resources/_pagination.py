@@ -11,7 +11,7 @@ Lean pages its lists in two styles and under two keys (see LEAN_API.md,
 
 The walker asks for the largest page Lean allows (fewer round trips for a
 full export), fetches up to ``concurrency`` pages ahead in parallel while
-handing the items out in Lean's order (:mod:`._concurrent`), holds at most
+handing the items out in Lean's order (:mod:`lean_mtls._concurrent`), holds at most
 ``concurrency`` pages (memory does not grow with the number of pages
 consumed) and makes no request until the first item is asked for.  It
 stops on the first of: an empty page, a body without page information,
@@ -24,8 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Callable, TypeVar
 
+from .._concurrent import DEFAULT_CONCURRENCY, ConcurrencyBudget, as_budget, ordered_pages
 from ..errors import InvalidRequestError, InvalidResponseError
-from ._concurrent import DEFAULT_CONCURRENCY, ConcurrencyBudget, as_budget, ordered_pages
 
 # The page styles are data of the endpoint list (one place for each endpoint's
 # paging); re-exported here for the walkers and for compatibility.
@@ -49,7 +49,6 @@ __all__ = [
     "CUSTOMERS",
     "DATA_V2",
     "ENTITIES",
-    "ListWalk",
     "MAX_CUSTOMERS_PAGE_SIZE",
     "MAX_DATA_PAGE_SIZE",
     "MAX_ENTITIES_PAGE_SIZE",
@@ -57,6 +56,7 @@ __all__ = [
     "MAX_REFRESHES_PAGE_SIZE",
     "PAYMENT_INTENTS",
     "REFRESHES",
+    "ListWalk",
     "PageStyle",
     "check_page_size",
     "is_last_page",
@@ -151,7 +151,7 @@ def iter_items(
     pool_size: int | None = None,
 ) -> Iterator[Any]:
     """Yield the items of every page, in Lean's order, with up to
-    ``concurrency`` pages in flight (see :mod:`._concurrent`; ``pool_size``,
+    ``concurrency`` pages in flight (see :mod:`lean_mtls._concurrent`; ``pool_size``,
     the session's, caps it).  See the module docstring for when it stops."""
     walk = ListWalk(fetch, style, item_key, check_page_size(page_size, style), first_page)
     return _items(iter((walk,)), as_budget(concurrency), pool_size)

@@ -11,8 +11,8 @@ import builtins
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Union, cast
 
+from .._concurrent import DEFAULT_CONCURRENCY, Concurrency
 from ._base import Resource, drop_none, segment
-from ._concurrent import DEFAULT_CONCURRENCY, Concurrency
 from ._pagination import CUSTOMERS, MAX_CUSTOMERS_PAGE_SIZE
 from .types import Customer, CustomerPage, GovernmentIdentifier
 

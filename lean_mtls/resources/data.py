@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, cast
 
+from .._concurrent import DEFAULT_CONCURRENCY, Concurrency
 from ._base import drop_none, segment
-from ._concurrent import DEFAULT_CONCURRENCY, Concurrency
 from ._pagination import DATA_V2, REFRESHES
 from ._params import DateLike, iso_date, query_bool
 from ._results import DEFAULT_WAIT_TIMEOUT, DataOrPending, PendingResult, ResultsResource

@@ -11,8 +11,8 @@ import builtins
 from collections.abc import Iterator
 from typing import Any, Literal, cast
 
+from .._concurrent import DEFAULT_CONCURRENCY, Concurrency
 from ._base import Resource, segment
-from ._concurrent import DEFAULT_CONCURRENCY, Concurrency
 from ._pagination import ENTITIES, MAX_ENTITIES_PAGE_SIZE
 from ._params import DateLike, iso_date
 from .types import Entity, EntityPage

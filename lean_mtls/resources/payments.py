@@ -13,8 +13,8 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
+from .._concurrent import DEFAULT_CONCURRENCY, Concurrency
 from ._base import Resource, drop_none, segment
-from ._concurrent import DEFAULT_CONCURRENCY, Concurrency
 from ._pagination import MAX_PAYMENT_INTENTS_PAGE_SIZE, PAYMENT_INTENTS
 from ._params import DateTimeLike, iso_datetime
 from .types import Payment, PaymentDestination, PaymentIntent, PaymentIntentPage, PaymentSource

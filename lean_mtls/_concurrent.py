@@ -49,8 +49,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, Protocol, TypeVar, Union
 
-from .._retry import caller_handles
-from ..errors import ConfigurationError, RateLimitError
+from ._retry import caller_handles
+from .errors import ConfigurationError, RateLimitError
 
 #: Pages in flight per walk unless a call says otherwise.  Why 4: at Lean's
 #: latencies a walk gets ~4x faster than one page at a time, while four walks

@@ -29,6 +29,7 @@ from requests.auth import AuthBase
 
 from ._environments import Origin, has_userinfo
 from ._secrets import Secret, scrub, values_in_request
+from ._settings import from_env_hint
 from .errors import ConfigurationError, InvalidResponseError, LeanAPIError, LeanTimeout
 
 logger = logging.getLogger("lean_mtls")
@@ -180,7 +181,7 @@ class AppTokenAuth(_OriginBoundAuth):
         app_token = Secret(app_token, register=False) if isinstance(app_token, str) else app_token
         super().__init__(origins)
         self._app_token = check_header_secret(
-            app_token, "app_token", "pass the app token from Lean's developer portal (or set LEAN_APP_TOKEN)"
+            app_token, "app_token", f"pass the app token from Lean's developer portal ({from_env_hint('app_token')})"
         )
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -263,9 +264,14 @@ class ClientCredentialsAuth(_OriginBoundAuth):
         client_id = Secret(client_id, register=False) if isinstance(client_id, str) else client_id
         client_secret = Secret(client_secret, register=False) if isinstance(client_secret, str) else client_secret
         super().__init__(origins)
-        self._client_id = check_header_secret(client_id, "client_id", "pass the Application ID (LEAN_CLIENT_ID)")
+        self._client_id = check_header_secret(
+            client_id, "client_id", f"pass the Application ID ({from_env_hint('client_id')})"
+        )
         self._client_secret = check_header_secret(
-            client_secret, "client_secret", "pass the OAuth client secret from the developer portal", header=False
+            client_secret,
+            "client_secret",
+            f"pass the OAuth client secret from the developer portal ({from_env_hint('client_secret')})",
+            header=False
         )
         if has_userinfo(token_url):
             raise ConfigurationError("token_url must not carry userinfo (user:password@).")

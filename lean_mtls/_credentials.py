@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, Union
 
 from ._secrets import SecretBytes
+from ._settings import from_env_hint
 from .errors import CertificateError, ConfigurationError
 
 if TYPE_CHECKING:
@@ -304,7 +305,7 @@ def _load_private_key(block: bytes, *, pem: bool, password: bytes | None, label:
         if "encrypted" in text or "password" in text:
             raise CertificateError(
                 f"The private key in {label} is encrypted: pass key_password= "
-                "(or set LEAN_KEY_PASSWORD).",
+                f"({from_env_hint('key_password')}).",
                 source=label,
                 code="missing-conf",
             ) from None

@@ -63,7 +63,7 @@ from ._refusals import REDIRECT_ATTRIBUTE, refusal_message
 from ._response import decode_json, raise_for_data_status, request_id
 from ._retry import DEFAULT_RETRY, IDEMPOTENCY_HEADER, RetryOption, call_policy, coerce_policy
 from ._secrets import Secret, SecretBytes, is_sensitive_header
-from ._settings import read_settings
+from ._settings import from_env_hint, read_settings
 from ._tls import build_ssl_context
 from ._version import __version__
 from .errors import ConfigurationError, InvalidRequestError, LeanError, SessionCopyError
@@ -419,7 +419,7 @@ class LeanSession(requests.Session):
         if cert is None and (hosts.requires_client_cert or key is not None):
             raise ConfigurationError(
                 f"cert= is required: {self.base_url} only accepts mutual TLS. Pass the *_cert.crt file "
-                "from Lean's developer portal (or set LEAN_CERT).",
+                f"from Lean's developer portal ({from_env_hint('cert')}).",
                 code="missing-conf",
             )
 

@@ -25,7 +25,7 @@ from ._environments import (
 )
 from .errors import ConfigurationError
 
-__all__ = ["ENV_VARS", "read_settings"]
+__all__ = ["ENV_VARS", "from_env_hint", "read_settings"]
 
 #: Constructor keyword -> the variable ``LeanSession.from_env()`` reads it from.
 ENV_VARS = {
@@ -43,6 +43,12 @@ ENV_VARS = {
     "base_url": "LEAN_BASE_URL",
     "auth_url": "LEAN_AUTH_URL",
 }
+
+def from_env_hint(name: str) -> str:
+    """What a constructor message says about the variable for keyword ``name``:
+    only :meth:`LeanSession.from_env` reads variables, so a hint must say so."""
+    return f"LeanSession.from_env() reads {ENV_VARS[name]}"
+
 
 #: Variables that may hold the file's PEM text instead of a path.
 _FILE_SETTINGS = frozenset({"cert", "key", "ca"})

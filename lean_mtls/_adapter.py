@@ -18,7 +18,6 @@ import logging
 import socket
 import ssl
 import threading
-import time
 import weakref
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -29,6 +28,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from . import _reading
 from ._exceptions import (
     CLIENT_REJECTED,
     POOL_CLOSED,
@@ -46,7 +46,6 @@ from ._retry import DEFAULT_RETRY, BodyReplay, RetryPolicy, call_policy
 from ._tls import ResumingSSLContext, session_key
 from .errors import (
     ConfigurationError,
-    InvalidResponseError,
     LeanConnectionError,
     LeanError,
     LeanProxyError,
@@ -72,7 +71,10 @@ class _BlockingHTTPSPool(HTTPSConnectionPool):
 
     urllib3 waits forever in blocking mode unless told otherwise, and requests
     never tells it; a blocked worker with no deadline breaks the "every request
-    has a timeout" rule.
+    has a timeout" rule.  Its connections read answers with
+    :class:`~lean_mtls._reading.LeanHTTPResponse` (interim answers skipped, one
+    deadline for the whole answer), and one whose framing is in doubt is
+    closed instead of reused.
     """
 
     pool_timeout: float = 10.0
@@ -82,6 +84,9 @@ class _BlockingHTTPSPool(HTTPSConnectionPool):
         # Connections held by stream=True responses not yet closed: id -> connection.
         self._lean_streams: dict[int, Any] = {}
         self._lean_streams_lock = threading.Lock()
+
+    def _new_conn(self) -> Any:
+        return _reading.install(super()._new_conn())
 
     def _get_conn(self, timeout: float | None = None) -> Any:
         wait = self.pool_timeout if timeout is None else timeout
@@ -140,6 +145,8 @@ class _BlockingHTTPSPool(HTTPSConnectionPool):
             super()._put_conn(None)
 
     def _put_conn(self, conn: Any) -> None:
+        if conn is not None and _reading.in_doubt(conn):
+            conn.close()
         if conn is not None:
             with self._lean_streams_lock:
                 if self._lean_streams.get(id(conn)) is conn:
@@ -192,7 +199,12 @@ class LeanAdapter(HTTPAdapter):
         # For CONNECT tunnels the context protects the connection to Lean
         # through the proxy, exactly as for direct connections.
         proxy_kwargs["ssl_context"] = self.ssl_context
-        return super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        # The same HTTPS pools as direct connections (pool_timeout honoured, answers read
+        # the same way); SOCKS managers keep their own pool classes.
+        if manager.pool_classes_by_scheme.get("https") is HTTPSConnectionPool:
+            manager.pool_classes_by_scheme = {**manager.pool_classes_by_scheme, "https": self._pool_class}
+        return manager
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None
@@ -201,7 +213,8 @@ class LeanAdapter(HTTPAdapter):
         return host_params, {}
 
     def build_response(self, req: requests.PreparedRequest, resp: Any) -> requests.Response:
-        response = requests.Response()
+        response = _reading.LeanResponse()
+        response.lean_max_bytes = self.max_response_bytes
         response.status_code = resp.status
         response.headers = requests.structures.CaseInsensitiveDict(resp.headers)
         response.encoding = requests.utils.get_encoding_from_headers(response.headers)
@@ -311,8 +324,10 @@ class LeanAdapter(HTTPAdapter):
                 response = self._send_direct(request, timeout)
             answered = True
             if not stream:  # read here, so a body cut short is retried like any other failure
-                self._preload(response, _read_budget(timeout))
+                self._preload(response)
             else:
+                if _declared_length(response) > self.max_response_bytes:
+                    raise _reading.too_large(response, self.max_response_bytes)
                 pool = getattr(response.raw, "_pool", None)
                 if isinstance(pool, _BlockingHTTPSPool):
                     pool.track_stream(response.raw)
@@ -419,62 +434,26 @@ class LeanAdapter(HTTPAdapter):
                                    "the server asked for a client certificate, then ended the handshake")
         return error
 
-    def _preload(self, response: requests.Response, budget: float | None) -> None:
-        """Read the whole body, refusing more than ``max_response_bytes`` and
-        giving up when it takes longer than ``budget`` seconds in total.
+    def _preload(self, response: requests.Response) -> None:
+        """Read the whole body, refusing more than ``max_response_bytes``.
 
-        The read timeout bounds each wait for data, not the whole body: a
-        server that trickles a byte every few seconds would otherwise hold a
-        worker forever.
+        The read timeout is a deadline for the whole answer, enforced while
+        reading (see :mod:`lean_mtls._reading`): a server that trickles a byte
+        every few seconds cannot hold a worker past it.
         """
         limit = self.max_response_bytes
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit:
-            self._refuse_size(response, limit)
+        if _declared_length(response) > limit:
+            raise _reading.too_large(response, limit)
         try:
-            data = self._read_body(response, limit, budget)
+            # read(), not read1(): tools that stand in for urllib3's response (vcrpy) offer only read().
+            data: bytes = response.raw.read(limit + 1, decode_content=True)
         except urllib3.exceptions.HTTPError as exc:  # mapped by the one table, with the response
             raise map_transport_error(exc, response.url, self.description, answered=True,
                                       request=response.request, response=response) from None
         if len(data) > limit:
-            self._refuse_size(response, limit)
+            raise _reading.too_large(response, limit)
         response._content = data
         response._content_consumed = True  # type: ignore[attr-defined]
-
-    def _read_body(self, response: requests.Response, limit: int, budget: float | None) -> bytes:
-        raw = response.raw
-        read1 = getattr(raw, "read1", None)  # urllib3 >= 2.3
-        if read1 is None or budget is None:
-            data: bytes = raw.read(limit + 1, decode_content=True)
-            return data
-        deadline = time.monotonic() + budget
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            chunk: bytes = read1(65536, decode_content=True)
-            if not chunk:
-                return b"".join(chunks)
-            total += len(chunk)
-            if total > limit:
-                return b"".join(chunks) + chunk  # over the limit: the caller refuses it
-            chunks.append(chunk)
-            if time.monotonic() > deadline:
-                response.close()
-                raise requests.exceptions.ReadTimeout(
-                    f"the body was not complete {budget:.0f} s after the headers arrived",
-                    request=response.request,
-                )
-
-    @staticmethod
-    def _refuse_size(response: requests.Response, limit: int) -> None:
-        response.close()
-        raise InvalidResponseError(
-            f"HTTP {response.status_code} to {_path(response.request)} sent more than {limit} bytes; "
-            "refusing to read it (raise max_response_bytes= if this is expected).",
-            status_code=response.status_code,
-            response=response,
-            request=response.request,
-        )
 
     def _looks_like_a_silent_rejection(
         self, error: LeanError, proxies: Mapping[str, str] | None, attempt: Attempt
@@ -511,14 +490,9 @@ def _timeout(value: Any) -> Any:
     return cached
 
 
-def _read_budget(timeout: Any) -> float | None:
-    """Seconds allowed for a whole body: the request's read timeout."""
-    if isinstance(timeout, tuple):
-        return float(timeout[1]) if timeout[1] is not None else None
-    if isinstance(timeout, (int, float)):
-        return float(timeout)
-    read = getattr(timeout, "read_timeout", None)
-    return float(read) if isinstance(read, (int, float)) else None
+def _declared_length(response: requests.Response) -> int:
+    declared = response.headers.get("Content-Length", "")
+    return int(declared) if declared.isdigit() else -1
 
 
 def _close_pools(manager: Any) -> None:

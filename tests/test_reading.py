@@ -1,0 +1,254 @@
+"""Reading answers over real TLS: interim 1xx answers, framing in doubt, one
+deadline for the whole answer, limits on streamed bodies.
+
+The servers here write raw bytes (tests/raw_tls.py).  Nothing asserts on
+elapsed time: deadlines are checked by what the server managed to send before
+the client gave up (it would send everything if nobody stopped it).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+import requests
+import trustme
+
+from lean_mtls import InvalidResponseError, LeanSession, LeanTimeout
+from lean_mtls.testing import MTLSServer, Reply
+
+from .conftest import APP_TOKEN, ClientFiles, server_context
+from .raw_tls import Connection, RawTLSServer, response
+
+
+@pytest.fixture()
+def raw_server(server_ca: trustme.CA, client_root: trustme.CA) -> Callable[..., RawTLSServer]:
+    started: list[RawTLSServer] = []
+
+    def start(script: Callable[[Connection], None]) -> RawTLSServer:
+        server = RawTLSServer(server_context(server_ca, client_root), script).__enter__()
+        started.append(server)
+        return server
+
+    yield start  # type: ignore[misc]
+    for server in started:
+        server.__exit__()
+
+
+def session_for(url: str, files: ClientFiles, **kwargs: object) -> LeanSession:
+    options: dict[str, object] = {"retries": 0, "timeout": (5, 5)}
+    options.update(kwargs)
+    return LeanSession(APP_TOKEN, cert=files.cert, key=files.key, ca=files.ca, base_url=url,
+                       **options)  # type: ignore[arg-type]
+
+
+def numbered(before: Callable[[Connection, int], None]) -> Callable[[Connection], None]:
+    """A script answering each request with ``{"n": <request number>}`` after ``before(conn, n)``."""
+
+    def script(conn: Connection) -> None:
+        while conn.read_request() is not None:
+            n = len(conn.server.requests)
+            before(conn, n)
+            conn.send(response(201, json.dumps({"n": n}).encode(), headers=["Content-Type: application/json"]))
+
+    return script
+
+
+# ----------------------------------------------------------------------------- item 1: interim answers
+
+INTERIM = [
+    b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n",
+    b"HTTP/1.1 102 Processing\r\n\r\n",
+    b"HTTP/1.1 100 Continue\r\n\r\n",
+    b"HTTP/1.1 199 Something New\r\nX-Whatever: 1\r\n\r\n",  # an unknown 1xx: still interim
+    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 102 P\r\n\r\n",
+]
+
+
+@pytest.mark.parametrize("interim", INTERIM, ids=["103", "102", "100", "199", "several"])
+@pytest.mark.parametrize("split", [False, True], ids=["one-write", "separate-writes"])
+def test_interim_answers_are_skipped_and_never_returned(raw_server: Callable[..., RawTLSServer],
+                                                        client_files: ClientFiles, interim: bytes,
+                                                        split: bool) -> None:
+    def before(conn: Connection, n: int) -> None:
+        conn.send(interim)
+        if split:
+            time.sleep(0.02)
+
+    server = raw_server(numbered(before))
+    with session_for(server.url, client_files) as session:
+        answers = [session.request_json("POST", "/customers/v1/", json={"i": i}) for i in range(3)]
+        first = session.post("/customers/v1/", json={})
+    assert answers == [{"n": 1}, {"n": 2}, {"n": 3}]  # each request gets its own answer
+    assert first.status_code == 201
+    assert server.connections == 1  # skipping interim answers keeps the framing: the connection is reused
+
+
+def test_101_switching_protocols_ends_the_connection(raw_server: Callable[..., RawTLSServer],
+                                                     client_files: ClientFiles) -> None:
+    def script(conn: Connection) -> None:
+        if conn.read_request() is None:
+            return
+        if conn.index == 0:
+            # Whatever follows a protocol switch is not HTTP/1.1.
+            conn.send(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+                      + response(200, b'{"n": "smuggled"}'))
+            time.sleep(0.5)
+        else:
+            conn.send(response(200, b'{"n": "fresh"}'))
+
+    server = raw_server(script)
+    with session_for(server.url, client_files) as session:
+        assert session.get("/x").status_code == 101
+        assert session.request_json("GET", "/y") == {"n": "fresh"}
+    assert server.connections == 2
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["same-write", "after-a-pause"])
+def test_bytes_after_the_body_mean_the_connection_is_not_reused(raw_server: Callable[..., RawTLSServer],
+                                                               client_files: ClientFiles, late: bool) -> None:
+    def script(conn: Connection) -> None:
+        while conn.read_request() is not None:
+            n = len(conn.server.requests)
+            tail = response(200, b'{"n": "stray"}')
+            conn.send(response(200, json.dumps({"n": n}).encode()) + (b"" if late else tail))
+            if late:
+                time.sleep(0.05)
+                conn.send(tail)
+
+    server = raw_server(script)
+    with session_for(server.url, client_files) as session:
+        first = session.request_json("GET", "/a")
+        time.sleep(0.1)  # lets the late bytes arrive before the next request picks a connection
+        second = session.request_json("GET", "/b")
+    assert (first, second) == ({"n": 1}, {"n": 2})
+    assert server.connections == 2
+
+
+# ----------------------------------------------------------------------------- item 4: one deadline
+
+
+def test_trickled_status_line_and_headers_hit_the_read_deadline(raw_server: Callable[..., RawTLSServer],
+                                                                client_files: ClientFiles) -> None:
+    head = b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-Pad-%d: %s\r\n" % (i, b"y" * 20) for i in range(20))
+    answer = head + b"Content-Length: 2\r\n\r\n{}"
+
+    def script(conn: Connection) -> None:
+        if conn.read_request() is not None:
+            conn.server.note(conn.trickle(answer, 0.02))  # each byte well inside the read timeout
+
+    server = raw_server(script)
+    with session_for(server.url, client_files, timeout=(5, 0.3)) as session, \
+            pytest.raises(LeanTimeout) as info:
+        session.get("/banks/v1/")
+    assert info.value.phase == "read"
+    _wait_for_notes(server)
+    assert server.notes[0] < len(answer)  # the client stopped reading before the answer was complete
+
+
+@pytest.mark.parametrize("interim", [b"HTTP/1.1 100 Continue\r\n\r\n", b"HTTP/1.1 103 Early Hints\r\nLink: <x>\r\n\r\n"],
+                         ids=["100", "103"])
+def test_an_endless_stream_of_interim_answers_hits_the_read_deadline(raw_server: Callable[..., RawTLSServer],
+                                                                     client_files: ClientFiles,
+                                                                     interim: bytes) -> None:
+    limit = 1000  # 20 s of interim answers if nobody stopped listening
+
+    def script(conn: Connection) -> None:
+        if conn.read_request() is None:
+            return
+        sent = 0
+        while sent < limit and conn.send(interim):
+            sent += 1
+            time.sleep(0.02)
+        conn.server.note(sent)
+
+    server = raw_server(script)
+    with session_for(server.url, client_files, timeout=(5, 0.3)) as session, \
+            pytest.raises(LeanTimeout) as info:
+        session.get("/banks/v1/")
+    assert info.value.phase == "read"
+    _wait_for_notes(server)
+    assert server.notes[0] < limit
+
+
+# ----------------------------------------------------------------------------- item 5: streamed bodies
+
+
+def test_a_streamed_body_is_held_to_the_read_deadline(server: MTLSServer, client_files: ClientFiles) -> None:
+    body = {"padding": "x" * 200}
+    server.set_handler(lambda r: Reply(200, body, delay=0.02, fault="trickle"))
+    with session_for(server.url, client_files, timeout=(5, 0.3)) as session:
+        streamed = session.get("/banks/v1/", stream=True)
+        assert streamed.status_code == 200
+        with pytest.raises(LeanTimeout) as info:
+            streamed.json()
+    assert info.value.phase == "read"
+
+
+def test_a_streamed_body_slowly_consumed_is_not_the_servers_fault(server: MTLSServer,
+                                                                 client_files: ClientFiles) -> None:
+    server.set_handler(lambda r: Reply(200, {"ok": True}))
+    with session_for(server.url, client_files, timeout=(5, 0.2)) as session:
+        streamed = session.get("/banks/v1/", stream=True)
+        time.sleep(0.4)  # the budget is spent, but the whole body had already arrived
+        assert streamed.json() == {"ok": True}
+
+
+@pytest.mark.parametrize("how", ["content", "iter_content", "iter_lines"])
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_streamed_body_is_held_to_max_response_bytes(raw_server: Callable[..., RawTLSServer],
+                                                       client_files: ClientFiles, how: str, framing: str) -> None:
+    block = b"x" * 65536
+    blocks = 64  # 4 MiB offered under a 64 KiB limit
+
+    def script(conn: Connection) -> None:
+        if conn.read_request() is None:
+            return
+        if framing == "chunked":
+            conn.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            frames = (b"%x\r\n%s\r\n" % (len(block), block) for _ in range(blocks))
+        else:
+            # Declared honestly would be refused before reading; a lying length must be caught while reading.
+            conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (len(block) * blocks))
+            frames = (block for _ in range(blocks))
+        sent = 0
+        for frame in frames:
+            if not conn.send(frame):
+                break
+            sent += 1
+        conn.server.note(sent)
+
+    server = raw_server(script)
+    with session_for(server.url, client_files, max_response_bytes=65536) as session:
+        if framing == "content-length":  # a declared length over the limit is refused at once
+            with pytest.raises(InvalidResponseError, match="more than 65536 bytes"):
+                session.get("/big", stream=True)
+            return
+        streamed = session.get("/big", stream=True)
+        with pytest.raises(InvalidResponseError, match="more than 65536 bytes"):
+            if how == "content":
+                streamed.content  # noqa: B018
+            elif how == "iter_content":
+                for _ in streamed.iter_content(8192):
+                    pass
+            else:
+                for _ in streamed.iter_lines():
+                    pass
+    _wait_for_notes(server)
+    assert server.notes[0] < blocks
+
+
+def _wait_for_notes(server: RawTLSServer, count: int = 1) -> None:
+    for _ in range(500):
+        with server.lock:
+            if len(server.notes) >= count:
+                return
+        time.sleep(0.01)
+    raise AssertionError("the server script did not finish")
+
+
+@pytest.fixture()
+def _unused() -> Iterator[None]:
+    yield

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+
 import trustme
 
 from lean_mtls import LeanSession
@@ -65,3 +67,21 @@ def test_a_reloaded_certificate_starts_with_a_full_handshake(server: MTLSServer,
         cold_requests(session, "/x", 1)
         assert server.resumed_connections == resumed + 1
         assert server.requests[-1].client_subject_cn == "after-reload"
+
+
+def test_sessions_resume_when_the_server_closes_every_connection(server_ca: trustme.CA, client_root: trustme.CA,
+                                                                  client_files: ClientFiles) -> None:
+    """A TLS 1.3 server answering every request with ``Connection: close``: the connection never goes
+    back to the pool, so the ticket must be kept when the answer arrives."""
+    from lean_mtls.testing import Reply
+
+    context = server_context(server_ca, client_root)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    with MTLSServer(context, lambda r: Reply(200, {"ok": True}, headers={"Connection": "close"})) as closing, \
+            build(closing, client_files, retries=0) as session:
+        for _ in range(20):
+            assert session.request_json("GET", "/banks/v1/") == {"ok": True}
+        assert closing.requests[-1].tls_version == "TLSv1.3"
+        assert closing.connections == 20
+        assert closing.resumed_connections == 19  # every reconnect but the first
+        assert {r.client_subject_cn for r in closing.requests} == {"app-1234"}

@@ -114,8 +114,10 @@ def test_post_handshake_server_sees_the_whole_chain(
 ) -> None:
     """The server trusts only the client *root*: the intermediate must be sent after the handshake too."""
     url = f"https://127.0.0.1:{pha_server.port}"
+    # Resumption off: a resumed session carries the certificate already checked, and the second
+    # connection must be a full one to show the chain is sent again.
     with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=client_files.ca,
-                     base_url=url, retries=0) as s:
+                     base_url=url, retries=0, tls_session_resumption=False) as s:
         assert [s.get("/a").status_code, s.get("/b").status_code] == [200, 200]  # new connection each time
     assert pha_server.outcomes == ["certificate: app-1234"] * 2
 

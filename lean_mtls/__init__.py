@@ -5,9 +5,17 @@ from __future__ import annotations
 from ._adapter import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT, LeanAdapter
 from ._auth import AppTokenAuth, ClientCredentialsAuth
 from ._concurrent import DEFAULT_CONCURRENCY, ConcurrencyBudget
-from ._credentials import CertificateInfo
+from ._credentials import SYSTEM_TRUST_STORE, CertificateInfo
 from ._dataframe import to_dataframe
 from ._environments import AuthMode, Environment, Region
+from ._inspection import (
+    CLOCK_SKEW_TOLERANCE,
+    CAInspection,
+    ChainCertificate,
+    CredentialFinding,
+    CredentialInspection,
+    inspect_credentials,
+)
 from ._logging import install as _install_logging
 from ._retry import DEFAULT_RETRY, RetryPolicy
 from ._session import DEFAULT_TIMEOUT, LeanSession
@@ -16,6 +24,7 @@ from .errors import (
     AuthenticationError,
     BadRequestError,
     CertificateError,
+    CertificateWarning,
     ConfigurationError,
     ConflictError,
     ConsentExpiredError,
@@ -51,22 +60,29 @@ _install_logging()
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "CLOCK_SKEW_TOLERANCE",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_POOL_SIZE",
     "DEFAULT_POOL_TIMEOUT",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
+    "SYSTEM_TRUST_STORE",
     "AppTokenAuth",
     "AuthMode",
     "AuthenticationError",
     "BadRequestError",
+    "CAInspection",
     "CertificateError",
     "CertificateInfo",
+    "CertificateWarning",
+    "ChainCertificate",
     "ClientCredentialsAuth",
     "ConcurrencyBudget",
     "ConfigurationError",
     "ConflictError",
     "ConsentExpiredError",
+    "CredentialFinding",
+    "CredentialInspection",
     "DataFailedError",
     "DataStatusError",
     "Environment",
@@ -99,5 +115,6 @@ __all__ = [
     "SessionCopyError",
     "TooManyRedirectsError",
     "__version__",
+    "inspect_credentials",
     "to_dataframe",
 ]

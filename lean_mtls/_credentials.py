@@ -29,10 +29,14 @@ if TYPE_CHECKING:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
+    from ._inspection import CredentialInspection
+
 logger = logging.getLogger("lean_mtls")
 
 #: A path, or the file's content as bytes (PEM, DER or PKCS#12).
 CertSource = Union[str, "os.PathLike[str]", bytes]
+#: A ``cert=`` value: one source, or the ``(cert, key)`` pair requests' ``cert=`` takes.
+CertOption = Union[CertSource, tuple[CertSource, CertSource]]
 #: A password as text or bytes, or a callable returning one (read lazily, e.g. from a vault).
 Password = Union[str, bytes, Callable[[], Union[str, bytes]]]
 
@@ -64,7 +68,7 @@ class CertificateInfo(NamedTuple):
     @property
     def days_left(self) -> int:
         """Whole days until ``not_after`` (negative once expired)."""
-        return (self.not_after - dt.datetime.now(dt.timezone.utc)).days
+        return (self.not_after - utcnow()).days
 
     @classmethod
     def of(cls, cert: x509.Certificate) -> CertificateInfo:
@@ -125,6 +129,8 @@ class ClientIdentity(NamedTuple):
     key_pem: bytes | None = None
     #: The password of ``key_pem``, if any.
     key_password: bytes | None = None
+    #: The verdicts (:class:`lean_mtls.CredentialInspection`); nothing secret.
+    inspection: CredentialInspection | None = None
 
     def __repr__(self) -> str:
         return f"ClientIdentity(subject={self.info.subject!r}, source={self.source!r}, key=<redacted>)"
@@ -473,21 +479,50 @@ def _verify_signature(cert: x509.Certificate, issuer: x509.Certificate) -> None:
         raise TypeError(f"unsupported issuer key {type(key).__name__}")
 
 
+def utcnow() -> dt.datetime:
+    """The clock every validity verdict reads (tests replace it; no verdict reads the wall clock directly)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def valid_at(cert: x509.Certificate, now: dt.datetime) -> bool:
+    return cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
+
+
+def find_issuer(
+    cert: x509.Certificate, pool: Sequence[x509.Certificate], now: dt.datetime | None = None
+) -> x509.Certificate | None:
+    """The certificate in ``pool`` that issued ``cert``, preferring one valid at ``now``.
+
+    Re-issued CA certificates keep their name and key, so a bundle can hold an
+    expired and a current copy that both "issue" the leaf; the server accepts
+    only the current one.  Among several, the one valid now with the latest
+    ``notAfter`` wins; an expired copy is used only when nothing else fits.
+    """
+    candidates = [c for c in pool if c is not cert and _issued_by(cert, c)]
+    if not candidates:
+        return None
+    when = now or utcnow()
+    return max(candidates, key=lambda c: (valid_at(c, when), c.not_valid_after_utc))
+
+
 def complete_chain(
-    leaf: x509.Certificate, pool: Sequence[x509.Certificate]
+    leaf: x509.Certificate, pool: Sequence[x509.Certificate], now: dt.datetime | None = None
 ) -> tuple[tuple[x509.Certificate, ...], str | None]:
     """Return ``(leaf, intermediates in issuer order)`` and the subject of the
     first issuer that could not be found, if any.
 
     Servers (Go's, for one) only see the certificates the client sends, so
     every intermediate between the leaf and a root must be sent; the root
-    itself is not sent because the server must already trust it.
+    itself is not sent because the server must already trust it.  Where
+    several copies of an issuer exist, the one valid at ``now`` is chosen
+    (see :func:`find_issuer`).
     """
+    when = now or utcnow()
     chain = [leaf]
     current = leaf
     seen = {leaf.tbs_certificate_bytes}
     while not _is_self_issued(current):
-        issuer = next((c for c in pool if c is not current and _issued_by(current, c)), None)
+        issuer = find_issuer(current, pool, when)
         if issuer is None:
             return tuple(chain), current.issuer.rfc4514_string()
         if _is_self_issued(issuer):
@@ -501,28 +536,10 @@ def complete_chain(
     return tuple(chain), None
 
 
-def check_validity(info: CertificateInfo, label: str, now: dt.datetime | None = None) -> None:
-    """Refuse expired or not-yet-valid certificates; warn when expiry is near."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    if now < info.not_before:
-        raise CertificateError(
-            f"The client certificate in {label} is not valid until {info.not_before:%Y-%m-%d %H:%M} UTC. "
-            "Check the system clock, or wait until the certificate becomes valid.",
-            source=label,
-        )
-    if now > info.not_after:
-        raise CertificateError(
-            f"The client certificate in {label} expired on {info.not_after:%Y-%m-%d %H:%M} UTC. "
-            "Generate a new certificate in Lean's developer portal (Authentication section).",
-            source=label,
-        )
-    warn_if_expiring(info, label, now)
-
-
 def warn_if_expiring(info: CertificateInfo, label: str, now: dt.datetime | None = None) -> None:
     """Log, once per process and certificate, that fewer than 30 days remain
     (or that the certificate has expired while the process was running)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or utcnow()
     days = (info.not_after - now).days
     if days >= EXPIRY_WARNING_DAYS:
         return
@@ -590,8 +607,20 @@ def load_ca_bundle(source: CertSource) -> CABundle:
     return CABundle(tuple(parsed.certificates), parsed.label, parsed.der, parsed.unreadable)
 
 
+def split_cert_pair(cert: CertOption, key: CertSource | None) -> tuple[CertSource, CertSource | None]:
+    """Accept requests' spelling ``cert=(cert_path, key_path)`` as well as ``cert=..., key=...``."""
+    if isinstance(cert, (tuple, list)):
+        if len(cert) != 2:
+            raise ConfigurationError(
+                f"cert= as a tuple must be (certificate, key), as in requests; got {len(cert)} items.")
+        if key is not None:
+            raise ConfigurationError("Give the key either in cert=(certificate, key) or as key=, not both.")
+        return cert[0], cert[1]
+    return cert, key
+
+
 def load_client_identity(
-    cert: CertSource,
+    cert: CertOption,
     key: CertSource | None = None,
     password: Password | None = None,
     ca: CABundle | None = None,
@@ -601,70 +630,44 @@ def load_client_identity(
     """Load, match, complete and check the client certificate and key.
 
     ``cert`` may hold the certificate (and optionally its chain and key) as
-    PEM or DER, or be a PKCS#12 bundle holding all of them.
+    PEM or DER, or be a PKCS#12 bundle holding all of them.  The verdicts are
+    those of :func:`lean_mtls.inspect_credentials`: fatal findings (key
+    mismatch, expired, not yet valid beyond the clock-skew tolerance) raise
+    :class:`CertificateError`; other problems (incomplete chain, no
+    clientAuth usage, an expired intermediate) and a tolerated clock skew are
+    reported with ``warnings.warn`` (:class:`~lean_mtls.errors.CertificateWarning`)
+    and the log, and kept on the identity for later error messages.
     """
+    from ._inspection import examine
+
+    cert, key = split_cert_pair(cert, key)
     pw = _password_bytes(password)
     parsed_cert = _parse(cert, "certificate", pw)
     parsed_key = _parse(key, "key", pw) if key is not None else None
-    label = parsed_cert.label
-
-    private_key = parsed_key.key if parsed_key is not None else parsed_cert.key
-    if not parsed_cert.certificates:
-        swapped = parsed_key is not None and parsed_key.certificates
-        raise CertificateError(
-            f"{label} contains no certificate."
-            + (" cert= and key= look swapped." if swapped else " cert= must be the *_cert.crt file."),
-            source=label,
-        )
-    if private_key is None:
-        if parsed_key is not None:
-            raise CertificateError(
-                f"{parsed_key.label} contains no private key. key= must be the *_private_key.pem file.",
-                source=parsed_key.label,
-            )
-        raise CertificateError(
-            f"{label} holds no private key: pass key= (the *_private_key.pem file from Lean's "
-            "developer portal) or a PKCS#12 bundle as cert=.",
-            source=label,
-            code="missing-conf",
-        )
-
-    key_der = _public_key_der(private_key)
-    leaf = next((c for c in parsed_cert.certificates if _public_key_der(c) == key_der), None)
-    if leaf is None:
-        key_label = parsed_key.label if parsed_key is not None else label
-        raise CertificateError(
-            f"The private key in {key_label} does not match the certificate in {label}. "
-            "Use the key generated together with this certificate (the files from one "
-            "'generate new certificate' download belong together).",
-            source=label,
-        )
-
-    pool = [c for c in parsed_cert.certificates if c is not leaf]
-    if ca is not None:
-        pool.extend(ca.certificates)
-    chain, missing = complete_chain(leaf, pool)
-    info = CertificateInfo.of(leaf)
-    if missing is not None and (len(chain) == 1 or missing not in _warned_issuers):
-        _warned_issuers.add(missing)  # a missing root above an intermediate: say it once per process
-        where = f"{label}" + (f" or {ca.source}" if ca is not None else "")
-        if len(chain) == 1:
-            logger.warning(
-                "Could not find the issuer %r of the client certificate in %s, so only the certificate "
-                "itself is sent. Unless the server trusts that issuer directly it will reject the "
-                "certificate: add the intermediate certificate(s) to the cert file or the ca bundle.",
-                missing,
-                where,
-            )
-        else:
-            logger.warning(
-                "Could not find the issuer %r of the last intermediate certificate in %s. The client chain "
-                "is sent up to that intermediate, which works when the server trusts %r (usually a root); "
-                "if the server rejects the certificate, add that issuer to the ca bundle.",
-                missing,
-                where,
-                missing,
-            )
-    check_validity(info, label, now)
+    examined = examine(parsed_cert, parsed_key, ca, now=now)
+    inspection = examined.inspection
+    label = inspection.certificate_source
+    for finding in inspection.fatal:
+        raise CertificateError(finding.message, source=label)
+    for finding in inspection.problems + inspection.warnings:
+        if finding.code in {"expiring", "ca-expired"}:
+            continue  # said by warn_if_expiring (once per process) and by check
+        _warn(finding.message)
+    for finding in inspection.notes:
+        if finding.code == "chain-ends-at-intermediate" and finding.message not in _warned_issuers:
+            _warned_issuers.add(finding.message)  # a root above an intermediate: say it once per process
+            logger.info("%s", finding.message)
+    warn_if_expiring(inspection.certificate, label, inspection.checked_at)
     key_pem = parsed_key.key_pem if parsed_key is not None else parsed_cert.key_pem
-    return ClientIdentity(chain, private_key, info, label, missing, key_pem, pw if key_pem is not None else None)
+    return ClientIdentity(examined.chain, examined.private_key, inspection.certificate, label,
+                          inspection.missing_issuer, key_pem, pw if key_pem is not None else None, inspection)
+
+
+def _warn(message: str) -> None:
+    import warnings
+
+    from .errors import CertificateWarning
+
+    logger.warning("%s", message)
+    # stacklevel 4: _warn <- load_client_identity <- LeanSession.__init__ / reload_certificates <- caller
+    warnings.warn(message, CertificateWarning, stacklevel=4)

@@ -65,6 +65,9 @@ class TLSDescription(NamedTuple):
     is_lean: bool = True
     #: True only for a sandbox session built with verify=False.
     verification_off: bool = False
+    #: Problems the credential inspection found at construction (an incomplete chain, no clientAuth
+    #: usage, an expired intermediate): a rejection by the server names them as the likely cause.
+    known_problems: tuple[str, ...] = ()
 
 
 class Attempt:
@@ -535,11 +538,17 @@ def client_rejected(
             request_sent=request_sent,
             **extra,
         )
+    known = description.known_problems if description is not None else ()
+    advice = (
+        "Known cause, found when the session was built: " + " ".join(known)
+        if known
+        else "Check that cert=/key= are the files generated for this app *and* environment (sandbox and "
+        "production certificates differ), that the certificate is not expired or revoked, and that its "
+        "intermediate certificates are available."
+    )
     return LeanTLSError(
         f"{host} rejected the client certificate{f' {subject!r}' if subject else ''} ({reason}"
-        f"{'; ' + how if how else ''}). Check that cert=/key= are the files generated for this app *and* "
-        "environment (sandbox and production certificates differ), that the certificate is not expired or "
-        "revoked, and that its intermediate certificates are available.",
+        f"{'; ' + how if how else ''}). {advice}",
         side="client",
         code="client-certificate-rejected",
         request_sent=request_sent,

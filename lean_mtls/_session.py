@@ -36,11 +36,13 @@ from ._auth import APP_TOKEN_HEADER, AUTHORIZATION_HEADER, AppTokenAuth, ClientC
 from ._credentials import (
     CABundle,
     CertificateInfo,
+    CertOption,
     CertSource,
     Password,
     default_ca_bundle,
     load_ca_bundle,
     load_client_identity,
+    split_cert_pair,
     warn_if_expiring,
 )
 from ._environments import (
@@ -59,6 +61,7 @@ from ._environments import (
     token_url,
 )
 from ._exceptions import TLSDescription, map_transport_error
+from ._inspection import CredentialInspection
 from ._refusals import REDIRECT_ATTRIBUTE, refusal_message
 from ._response import decode_json, raise_for_data_status, request_id
 from ._retry import DEFAULT_RETRY, IDEMPOTENCY_HEADER, RetryOption, call_policy, coerce_policy
@@ -100,7 +103,7 @@ def _pick_auth_mode(auth: str | AuthMode | None, client_secret: str | None) -> A
 
 def _describe_tls(
     bundle: CABundle | None, certificate: CertificateInfo | None, *, is_lean: bool = True,
-    verification_off: bool = False,
+    verification_off: bool = False, known_problems: tuple[str, ...] = (),
 ) -> TLSDescription:
     """The non-secret labels an adapter's error messages use."""
     return TLSDescription(
@@ -108,6 +111,7 @@ def _describe_tls(
         client_subject=certificate.subject if certificate is not None else None,
         is_lean=is_lean,
         verification_off=verification_off,
+        known_problems=known_problems,
     )
 
 
@@ -373,7 +377,7 @@ class LeanSession(requests.Session):
         self,
         app_token: str | None = None,
         *,
-        cert: CertSource | None = None,
+        cert: CertOption | None = None,
         key: CertSource | None = None,
         ca: CertSource | None = None,
         key_password: Password | None = None,
@@ -398,6 +402,7 @@ class LeanSession(requests.Session):
         # Rebind the secrets first, so that a traceback's frame locals (crash
         # reporters capture them) show '<redacted>' rather than the values.
         app_token, client_secret, key_password = _hide(app_token), _hide(client_secret), _hide(key_password)
+        cert, key = split_cert_pair(cert, key) if cert is not None else (cert, key)  # requests' (cert, key)
         key = _hide(key) if isinstance(key, bytes) else key
         super().__init__()
         # Before anything can fail: the environment must never choose our CA or proxy.
@@ -427,6 +432,8 @@ class LeanSession(requests.Session):
         identity = load_client_identity(cert, key, key_password, self._ca_bundle) if cert is not None else None
         #: Subject, issuer, serial, fingerprint and validity of the client certificate (None without one).
         self.certificate: CertificateInfo | None = identity.info if identity is not None else None
+        #: What the credential inspection found (see :func:`lean_mtls.inspect_credentials`); None without cert=.
+        self.credentials: CredentialInspection | None = identity.inspection if identity is not None else None
         context = build_ssl_context(identity, self._ca_bundle, verify=self._verify, resume=self._resume)
         del identity  # the key now lives only inside the SSL context
 
@@ -459,7 +466,8 @@ class LeanSession(requests.Session):
         return self._pool[0]
 
     def _describe(self, certificate: CertificateInfo | None) -> TLSDescription:
-        return _describe_tls(self._ca_bundle, certificate, verification_off=not self._verify)
+        known = self.credentials.known_problems if self.credentials is not None else ()
+        return _describe_tls(self._ca_bundle, certificate, verification_off=not self._verify, known_problems=known)
 
     def _new_adapter(self, context: ssl.SSLContext, description: TLSDescription) -> LeanAdapter:
         pool_size, pool_timeout = self._pool
@@ -501,7 +509,7 @@ class LeanSession(requests.Session):
         self,
         prefix: str,
         *,
-        cert: CertSource,
+        cert: CertOption,
         key: CertSource | None = None,
         ca: CertSource | None = None,
         key_password: Password | None = None,
@@ -519,14 +527,16 @@ class LeanSession(requests.Session):
         bundle = load_ca_bundle(ca) if ca is not None else None
         identity = load_client_identity(cert, key, key_password, bundle)
         context = build_ssl_context(identity, bundle, resume=self._resume)
-        description = _describe_tls(bundle, identity.info, is_lean=prefix.startswith(self.origin + "/"))
+        known = identity.inspection.known_problems if identity.inspection is not None else ()
+        description = _describe_tls(bundle, identity.info, is_lean=prefix.startswith(self.origin + "/"),
+                                    known_problems=known)
         self.mount(prefix, self._new_adapter(context, description))
         return identity.info
 
     def reload_certificates(
         self,
         *,
-        cert: CertSource,
+        cert: CertOption,
         key: CertSource | None = None,
         ca: CertSource | None = None,
         key_password: Password | None = None,
@@ -545,6 +555,7 @@ class LeanSession(requests.Session):
         with self._reload_lock:
             self._ca_bundle = bundle
             self.certificate = identity.info
+            self.credentials = identity.inspection
             self._tls_description = self._describe(identity.info)
             self._lean_adapter.replace_context(context, self._tls_description)
         logger.info("Reloaded the Lean client certificate: %s, valid until %s",

@@ -419,3 +419,11 @@ class ResponseDecodingError(InvalidResponseError, requests.exceptions.ContentDec
     deflate stream, or an encoding this installation cannot decode)."""
 
     code = "content-decoding-failed"
+
+
+class CertificateWarning(UserWarning):
+    """The credentials work for now but a server will likely refuse them (an
+    incomplete chain, a certificate without the clientAuth usage, an expired
+    intermediate) or the clock looks wrong; issued with ``warnings.warn`` when
+    a session is built or its certificate reloaded.  Turn it into an error
+    with ``warnings.simplefilter("error", CertificateWarning)``."""

@@ -10,6 +10,14 @@ import lean_mtls.errors
 
 EXPECTED = {
     "DEFAULT_CONCURRENCY",
+    "CLOCK_SKEW_TOLERANCE",
+    "SYSTEM_TRUST_STORE",
+    "CAInspection",
+    "CertificateWarning",
+    "ChainCertificate",
+    "CredentialFinding",
+    "CredentialInspection",
+    "inspect_credentials",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_POOL_SIZE",
     "DEFAULT_POOL_TIMEOUT",

@@ -1,0 +1,445 @@
+"""One inspection of the app's credentials, shared by the session and ``lean-mtls check``.
+
+The session refuses or warns, and the doctor prints a report, from the *same*
+verdicts computed here, so the two cannot disagree: identity, validity (with
+a small clock-skew tolerance), key match, the clientAuth usage, and the chain
+that will be sent, with where each intermediate came from.  Nothing here
+touches the network, and nothing secret is kept in the result: it can be
+printed, logged or serialised as is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+from ._credentials import (
+    EXPIRY_WARNING_DAYS,
+    CABundle,
+    CertificateInfo,
+    CertOption,
+    CertSource,
+    Password,
+    _is_self_issued,
+    _issued_by,
+    _Parsed,
+    _public_key_der,
+    complete_chain,
+    find_issuer,
+    valid_at,
+)
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
+#: How far a certificate's ``notBefore`` may lie in the future and still be accepted (with a
+#: warning). Clocks of containers and VMs drift by minutes; a certificate downloaded moments ago
+#: must still work, as Lean's server (the real verifier, on a synchronised clock) accepts it.
+#: Five minutes is the customary tolerance of PKI tools (Kerberos, step-ca, cert-manager backdating).
+CLOCK_SKEW_TOLERANCE = dt.timedelta(minutes=5)
+
+#: ``CredentialInspection.validity`` values.
+VALID = "valid"
+EXPIRING = "expiring"
+EXPIRED = "expired"
+NOT_YET_VALID = "not-yet-valid"
+CLOCK_SKEW = "clock-skew"
+
+#: CredentialFinding codes that make the session refuse the credentials.
+FATAL_CODES = frozenset({"key-mismatch", "expired", "not-yet-valid"})
+
+
+class CredentialFinding(NamedTuple):
+    """One verdict: a stable ``code`` and a message naming the problem and the fix."""
+
+    code: str
+    message: str
+
+
+class ChainCertificate(NamedTuple):
+    """One certificate of the client chain, and where it came from."""
+
+    info: CertificateInfo
+    #: ``"cert file"``, ``"key file"`` or ``"CA bundle"``.
+    source: str
+    #: Whether it is within its validity period at the time of the inspection.
+    valid_now: bool
+
+
+class CAInspection(NamedTuple):
+    """The trust anchors that verify the *server*."""
+
+    source: str
+    #: ``"file"`` (ca= given), ``"certifi"`` (the default) or ``"system"`` (ca="system").
+    kind: str
+    #: Certificates handed to OpenSSL (0 for certifi and system: read by OpenSSL itself).
+    certificates: int
+    #: Of those, how many ``cryptography`` could not read (skipped for chain completion only).
+    unreadable: int
+    #: Subjects of the self-signed roots in the bundle.
+    roots: tuple[str, ...]
+    #: ``(subject, issuer)`` of bundle certificates whose issuer is not in the bundle.
+    ends_at: tuple[tuple[str, str], ...]
+    #: Subjects of the bundle's expired certificates.
+    expired: tuple[str, ...]
+
+
+class CredentialInspection(NamedTuple):
+    """What :func:`inspect_credentials` found; the same verdicts the session acts on.
+
+    ``problems`` make a server refuse the certificate (the session refuses
+    those in :data:`FATAL_CODES` itself and names the others in a later
+    handshake error); ``warnings`` work today but need attention; ``notes``
+    are informational.
+    """
+
+    certificate: CertificateInfo
+    certificate_source: str
+    key_source: str
+    key_matches: bool
+    #: One of ``"valid"``, ``"expiring"``, ``"expired"``, ``"not-yet-valid"``, ``"clock-skew"``.
+    validity: str
+    #: How far ``notBefore`` is ahead of the clock when within :data:`CLOCK_SKEW_TOLERANCE`.
+    clock_skew: dt.timedelta | None
+    #: False when an Extended Key Usage leaves out clientAuth; None when there is no EKU (any use).
+    client_auth: bool | None
+    #: The chain the session sends: leaf first, then intermediates in issuer order.
+    chain: tuple[ChainCertificate, ...]
+    chain_complete: bool
+    #: Subject of the first issuer found neither in the cert file nor in the CA bundle.
+    missing_issuer: str | None
+    #: The root above the chain when it was found (never sent).
+    root: ChainCertificate | None
+    ca: CAInspection
+    problems: tuple[CredentialFinding, ...]
+    warnings: tuple[CredentialFinding, ...]
+    notes: tuple[CredentialFinding, ...]
+    #: The clock reading every verdict used.
+    checked_at: dt.datetime
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing would make a server refuse the certificate."""
+        return not self.problems
+
+    @property
+    def fatal(self) -> tuple[CredentialFinding, ...]:
+        """The problems the session refuses at construction."""
+        return tuple(p for p in self.problems if p.code in FATAL_CODES)
+
+    @property
+    def known_problems(self) -> tuple[str, ...]:
+        """Non-fatal problems a server rejection would most likely be caused by."""
+        return tuple(p.message for p in self.problems if p.code not in FATAL_CODES)
+
+
+# --------------------------------------------------------------------------- public entry point
+
+
+def inspect_credentials(
+    cert: CertOption,
+    key: CertSource | None = None,
+    ca: CertSource | None = None,
+    key_password: Password | None = None,
+    *,
+    now: dt.datetime | None = None,
+    warn_days: int = EXPIRY_WARNING_DAYS,
+) -> CredentialInspection:
+    """Inspect the client certificate, key and CA bundle without any network.
+
+    Takes the same values as :class:`~lean_mtls.LeanSession`: ``cert`` a path
+    or content (PEM, DER, PKCS#12, base64 of those) or a ``(cert, key)``
+    pair; ``ca`` a bundle, ``"system"``, or None for certifi's bundle; ``now``
+    an aware datetime (default: the current UTC time); ``warn_days`` days of
+    validity below which expiry is a warning.
+
+    Returns a :class:`CredentialInspection`; credential faults (expired, key
+    mismatch, incomplete chain, no clientAuth) are findings in it, not
+    exceptions.  Raises :class:`~lean_mtls.CertificateError` only when a file
+    cannot be read or holds no certificate or key at all, and
+    :class:`~lean_mtls.ConfigurationError` for values of the wrong type.
+    """
+    from ._credentials import _parse, _password_bytes, load_ca_bundle, split_cert_pair
+
+    cert, key = split_cert_pair(cert, key)
+    bundle = load_ca_bundle(ca) if ca is not None else None
+    pw = _password_bytes(key_password)
+    parsed_cert = _parse(cert, "certificate", pw)
+    parsed_key = _parse(key, "key", pw) if key is not None else None
+    return examine(parsed_cert, parsed_key, bundle, now=now, warn_days=warn_days).inspection
+
+
+# --------------------------------------------------------------------------- the examination
+
+
+class Examined(NamedTuple):
+    """The inspection plus what building an SSL context needs (private; holds the key)."""
+
+    inspection: CredentialInspection
+    chain: tuple[x509.Certificate, ...]
+    private_key: PrivateKeyTypes
+
+    def __repr__(self) -> str:
+        return f"Examined({self.inspection.certificate.subject!r}, key=<redacted>)"
+
+
+def examine(
+    parsed_cert: _Parsed,
+    parsed_key: _Parsed | None,
+    bundle: CABundle | None,
+    *,
+    now: dt.datetime | None = None,
+    warn_days: int = EXPIRY_WARNING_DAYS,
+) -> Examined:
+    from . import _credentials
+    from .errors import CertificateError
+
+    now = now or _credentials.utcnow()  # looked up on the module: tests (and only tests) replace the clock
+    label = parsed_cert.label
+    private_key = parsed_key.key if parsed_key is not None else parsed_cert.key
+    key_label = parsed_key.label if parsed_key is not None else label
+    if not parsed_cert.certificates:
+        swapped = parsed_key is not None and parsed_key.certificates
+        if parsed_cert.der and not swapped:
+            raise CertificateError(
+                f"{label} holds a certificate this SDK cannot read (it is not valid DER). "
+                "Download the certificate again from Lean's developer portal.",
+                source=label,
+            )
+        raise CertificateError(
+            f"{label} contains no certificate."
+            + (" cert= and key= look swapped." if swapped else " cert= must be the *_cert.crt file."),
+            source=label,
+        )
+    if private_key is None:
+        if parsed_key is not None:
+            raise CertificateError(
+                f"{parsed_key.label} contains no private key. key= must be the *_private_key.pem file.",
+                source=parsed_key.label,
+            )
+        raise CertificateError(
+            f"{label} holds no private key: pass key= (the *_private_key.pem file from Lean's "
+            "developer portal) or a PKCS#12 bundle as cert=.",
+            source=label,
+            code="missing-conf",
+        )
+
+    problems: list[CredentialFinding] = []
+    warnings: list[CredentialFinding] = []
+    notes: list[CredentialFinding] = []
+
+    key_der = _public_key_der(private_key)
+    leaf = next((c for c in parsed_cert.certificates if _public_key_der(c) == key_der), None)
+    key_matches = leaf is not None
+    if leaf is None:
+        non_ca = [c for c in parsed_cert.certificates if not _is_self_issued(c)]
+        leaf = (non_ca or parsed_cert.certificates)[0]
+        problems.append(CredentialFinding(
+            "key-mismatch",
+            f"The private key in {key_label} does not match the certificate in {label}. Use the key "
+            "generated together with this certificate (the files from one 'generate new certificate' "
+            "download belong together).",
+        ))
+    info = CertificateInfo.of(leaf)
+    validity, skew = _validity(info, label, now, warn_days, problems, warnings)
+    client_auth = _client_auth_allowed(leaf)
+    if client_auth is False:
+        problems.append(CredentialFinding(
+            "no-client-auth",
+            f"The certificate {info.subject!r} is not allowed for TLS client authentication (its Extended "
+            "Key Usage leaves out clientAuth), so servers refuse it: it is not a client certificate (a "
+            "server certificate?). Use the app certificate from Lean's developer portal.",
+        ))
+
+    in_cert_file = {c.tbs_certificate_bytes for c in parsed_cert.certificates}
+    in_key_file = {c.tbs_certificate_bytes for c in parsed_key.certificates} if parsed_key is not None else set()
+    bundle_certs = list(bundle.certificates) if bundle is not None else []
+    key_file_certs = [c for c in parsed_key.certificates if c.tbs_certificate_bytes not in in_cert_file] if (
+        parsed_key is not None) else []
+    pool = [c for c in parsed_cert.certificates if c is not leaf] + key_file_certs + bundle_certs
+
+    def origin(c: x509.Certificate) -> str:
+        tbs = c.tbs_certificate_bytes
+        return "cert file" if tbs in in_cert_file else "key file" if tbs in in_key_file else "CA bundle"
+
+    chain, missing = complete_chain(leaf, pool, now)
+    entries = tuple(ChainCertificate(CertificateInfo.of(c), "cert file" if c is leaf else origin(c),
+                                     valid_at(c, now)) for c in chain)
+    root = _root_of(chain, missing, pool, leaf, origin, now)
+    _chain_findings(chain, entries, missing, label, bundle, problems, notes)
+
+    ca_inspection = _inspect_ca(bundle, now, warnings, notes)
+    inspection = CredentialInspection(
+        certificate=info,
+        certificate_source=label,
+        key_source=key_label,
+        key_matches=key_matches,
+        validity=validity,
+        clock_skew=skew,
+        client_auth=client_auth,
+        chain=entries,
+        chain_complete=missing is None,
+        missing_issuer=missing,
+        root=root,
+        ca=ca_inspection,
+        problems=tuple(problems),
+        warnings=tuple(warnings),
+        notes=tuple(notes),
+        checked_at=now,
+    )
+    return Examined(inspection, chain, private_key)
+
+
+def _validity(
+    info: CertificateInfo, label: str, now: dt.datetime, warn_days: int,
+    problems: list[CredentialFinding], warnings: list[CredentialFinding],
+) -> tuple[str, dt.timedelta | None]:
+    if now < info.not_before:
+        ahead = info.not_before - now
+        if ahead <= CLOCK_SKEW_TOLERANCE:
+            warnings.append(CredentialFinding(
+                "clock-skew",
+                f"The client certificate in {label} becomes valid only at {_fmt(info.not_before)}, "
+                f"{_fmt_span(ahead)} after this machine's clock ({_fmt(now)}). That is within the "
+                f"{_fmt_span(CLOCK_SKEW_TOLERANCE)} clock-skew tolerance, so it is used: the clock here is "
+                "probably behind; synchronise it (NTP).",
+            ))
+            return CLOCK_SKEW, ahead
+        problems.append(CredentialFinding(
+            "not-yet-valid",
+            f"The client certificate in {label} is not valid until {_fmt(info.not_before)} "
+            f"({_fmt_span(ahead)} from this machine's clock, {_fmt(now)}; more than the "
+            f"{_fmt_span(CLOCK_SKEW_TOLERANCE)} skew tolerance). Check the system clock, or wait until "
+            "the certificate becomes valid.",
+        ))
+        return NOT_YET_VALID, None
+    if now > info.not_after:
+        days = (now - info.not_after).days
+        problems.append(CredentialFinding(
+            "expired",
+            f"The client certificate in {label} expired on {_fmt(info.not_after)} ({days} days ago). "
+            "Generate a new certificate in Lean's developer portal (Authentication section).",
+        ))
+        return EXPIRED, None
+    days_left = (info.not_after - now).days
+    if days_left < warn_days:
+        warnings.append(CredentialFinding(
+            "expiring",
+            f"The client certificate expires on {_fmt(info.not_after)}, in {days_left} days (less than "
+            f"{warn_days}): generate a new one in Lean's developer portal and roll it out.",
+        ))
+        return EXPIRING, None
+    return VALID, None
+
+
+def _chain_findings(
+    chain: Sequence[x509.Certificate], entries: Sequence[ChainCertificate], missing: str | None, label: str,
+    bundle: CABundle | None, problems: list[CredentialFinding], notes: list[CredentialFinding],
+) -> None:
+    for entry in entries[1:]:
+        if not entry.valid_now:
+            problems.append(CredentialFinding(
+                "intermediate-not-valid",
+                f"The intermediate certificate {entry.info.subject!r} (from the {entry.source}) sent with the "
+                f"client certificate is outside its validity period ({_fmt(entry.info.not_before)} to "
+                f"{_fmt(entry.info.not_after)}), and no valid copy was found: servers refuse the chain. "
+                "Download Lean's current certificate chain.",
+            ))
+    if missing is None:
+        return
+    if bundle is not None and bundle.kind == "file":
+        where = f"neither in {label} nor in the CA bundle {bundle.source}"
+    else:
+        where = f"not in {label} and no CA bundle file was given"
+    if len(chain) == 1:
+        problems.append(CredentialFinding(
+            "chain-incomplete",
+            f"The chain sent is incomplete: the issuer {missing!r} of the client certificate is {where}, so "
+            "only the certificate itself is sent and the server will likely reject it. Give Lean's full "
+            "certificate chain (lean_public_cert_chain.pem) as the CA bundle, or append the intermediate "
+            "certificates to the certificate file.",
+        ))
+    else:
+        # Clients never send the root: a chain that stops at an intermediate
+        # works whenever the server trusts that intermediate's issuer.
+        notes.append(CredentialFinding(
+            "chain-ends-at-intermediate",
+            f"The chain sent ends at an intermediate whose issuer {missing!r} is {where}. That is normal when "
+            "the issuer is a root the server trusts.",
+        ))
+
+
+def _root_of(
+    chain: Sequence[x509.Certificate], missing: str | None, pool: Sequence[x509.Certificate],
+    leaf: x509.Certificate, origin: Callable[[x509.Certificate], str], now: dt.datetime,
+) -> ChainCertificate | None:
+    last = chain[-1]
+    if _is_self_issued(last):
+        return ChainCertificate(CertificateInfo.of(last), "cert file" if last is leaf else origin(last),
+                                valid_at(last, now))
+    if missing is None:
+        found = find_issuer(last, pool, now)
+        if found is not None:
+            return ChainCertificate(CertificateInfo.of(found), origin(found), valid_at(found, now))
+    return None
+
+
+def _inspect_ca(
+    bundle: CABundle | None, now: dt.datetime, warnings: list[CredentialFinding], notes: list[CredentialFinding]
+) -> CAInspection:
+    from ._credentials import default_ca_bundle
+
+    if bundle is None:
+        bundle = default_ca_bundle()
+        notes.append(CredentialFinding(
+            "default-ca",
+            "No CA bundle given: the server is verified against certifi's CA bundle (no environment "
+            "variable can change that). Lean's developer portal provides lean_public_cert_chain.pem "
+            "for Lean's servers.",
+        ))
+    if bundle.kind != "file":
+        return CAInspection(bundle.source, bundle.kind, 0, 0, (), (), ())
+    certs = list(bundle.certificates)
+    roots = tuple(c.subject.rfc4514_string() for c in certs if _is_self_issued(c) and _issued_by(c, c))
+    ends_at = tuple(
+        (c.subject.rfc4514_string(), c.issuer.rfc4514_string())
+        for c in certs
+        if not _is_self_issued(c) and not any(o is not c and _issued_by(c, o) for o in certs)
+    )
+    expired = tuple(c.subject.rfc4514_string() for c in certs if c.not_valid_after_utc < now)
+    for subject in expired:
+        warnings.append(CredentialFinding(
+            "ca-expired", f"The CA bundle holds an expired certificate {subject!r}: download Lean's chain again."))
+    if bundle.unreadable:
+        notes.append(CredentialFinding(
+            "ca-unreadable",
+            f"{bundle.unreadable} certificate(s) in the CA bundle could not be read by the certificate "
+            "parser (non-DER encoding or a non-positive serial); OpenSSL still uses them to verify the "
+            "server, they are only skipped when completing the client chain.",
+        ))
+    return CAInspection(bundle.source, bundle.kind, len(bundle.der), bundle.unreadable, roots, ends_at, expired)
+
+
+def _client_auth_allowed(cert: x509.Certificate) -> bool | None:
+    from cryptography import x509 as _x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    try:
+        usage = cert.extensions.get_extension_for_class(_x509.ExtendedKeyUsage).value
+    except _x509.ExtensionNotFound:
+        return None
+    return ExtendedKeyUsageOID.CLIENT_AUTH in usage or ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in usage
+
+
+def _fmt(moment: dt.datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _fmt_span(span: dt.timedelta) -> str:
+    seconds = int(span.total_seconds())
+    if seconds >= 86400:
+        return f"{seconds // 86400} days"
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"

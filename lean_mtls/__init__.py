@@ -59,8 +59,8 @@ from .errors import (
 _install_logging()
 
 __all__ = [
-    "DEFAULT_CONCURRENCY",
     "CLOCK_SKEW_TOLERANCE",
+    "DEFAULT_CONCURRENCY",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_POOL_SIZE",
     "DEFAULT_POOL_TIMEOUT",

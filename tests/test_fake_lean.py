@@ -43,6 +43,8 @@ from lean_mtls.testing._data import build_world, iban_is_valid, make_iban
 from lean_mtls.testing.fake import BOTH_HEADERS_MESSAGE, port_is_open
 
 ERROR_KEYS = {"timestamp", "status", "message", "metadata"}
+#: A well-formed id that names nothing.
+UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 
 
 class Sleeps(list[float]):
@@ -114,8 +116,11 @@ def test_customers(session: LeanSession, lean: FakeLean) -> None:
     updated = session.customers.update(created["customer_id"], [{"type": "EMIRATES_ID", "value": "784-1990-1"}])
     assert updated is not None and updated["government_identifiers"] == [{"type": "EMIRATES_ID", "value": "784-1990-1"}]
     with pytest.raises(NotFoundError) as missing:
-        session.customers.get("no-such-customer")
+        session.customers.get(UNKNOWN_ID)
     assert_lean_error(missing.value, 404, "UNKNOWN_CUSTOMER")
+    with pytest.raises(BadRequestError) as malformed:  # Lean checks the id's form before looking it up
+        session.customers.get("no-such-customer")
+    assert_lean_error(malformed.value, 400, "INVALID_PARAMETERS")
     with pytest.raises(BadRequestError):
         session.customers.create("")
 
@@ -136,11 +141,14 @@ def test_entities(session: LeanSession, lean: FakeLean) -> None:
     assert entity["bank_identifier"] == "LEANMB1" and entity["permissions"]["transactions"] is True
     consent = entity["consents"][0]
     assert consent["consent_status"] == "ACTIVE" and len(consent["accounts"]) == 3
+    assert consent["permissions"]["balance"] is True  # an object of booleans, as Lean's
     today = dt.date.today()
     page = session.entities.list_by_date_range(today - dt.timedelta(days=60), today)
     assert [e["id"] for e in page["data"]] == [lean.entity_id] and page["page"]["total_elements"] == 1
     assert list(session.entities.iter_by_date_range("2000-01-01", "2000-12-31")) == []
     with pytest.raises(NotFoundError):
+        session.entities.get(lean.customer_id, UNKNOWN_ID)
+    with pytest.raises(BadRequestError):
         session.entities.get(lean.customer_id, "nope")
     try:
         session.entities.delete(lean.customer_id, lean.entity_id)
@@ -173,8 +181,10 @@ def test_accounts_balances_identity_and_account_lists(session: LeanSession, lean
     assert card[0]["credit_line"][0]["amount"]["amount"] == 30_000.0
 
     identity = session.data.identity(lean.entity_id)
-    assert isinstance(identity, dict) and identity["data"]["identity"]["full_name"]
-    assert identity["data"]["identity"]["national_identity_number"].startswith("784-")
+    assert isinstance(identity, dict) and identity["data"]["type"] == "identities"
+    party = identity["data"]["identities"][0]  # Lean's shape: a page of parties, not one object
+    assert party["full_legal_name"] == lean.person_name.upper() and party["national_id"].startswith("784-")
+    assert party["mobile_number"] and party["address"]["country"] == "AE" and identity["data"]["page"]
 
     account = lean.account_ids[0]
     assert len(list(session.data.iter_identities(lean.entity_id, account))) == 1
@@ -183,12 +193,18 @@ def test_accounts_balances_identity_and_account_lists(session: LeanSession, lean
     assert len(list(session.data.iter_scheduled_payments(lean.entity_id, account))) == 1
     orders = session.data.standing_orders(lean.entity_id, account)
     assert isinstance(orders, dict) and orders["data"]["standing_orders"][0]["standing_order_status_code"] == "ACTIVE"
+    assert orders["data"]["standing_orders"][0]["frequency"]["frequency_type"] == "MONTHLY"
+    assert orders["data"]["type"] == "standing-orders"  # Lean's spelling of the type
     for call in (session.data.beneficiaries, session.data.direct_debits, session.data.scheduled_payments,
                  session.data.identities):
         assert call(lean.entity_id, account)["status"] == "OK"  # type: ignore[index]
     with pytest.raises(NotFoundError) as info:
-        session.data.balances(lean.entity_id, "not-an-account")
+        session.data.balances(lean.entity_id, UNKNOWN_ID)
     assert_lean_error(info.value, 404, "UNKNOWN_ACCOUNT")
+    assert info.value.body["results_id"]  # data errors carry one, as Lean's do
+    with pytest.raises(BadRequestError) as malformed:
+        session.data.balances(lean.entity_id, "not-an-account")
+    assert_lean_error(malformed.value, 400, "INVALID_PARAMETERS")
 
 
 def test_transactions_paging_and_date_filters(session: LeanSession, lean: FakeLean) -> None:
@@ -233,15 +249,20 @@ def test_refreshes(session: LeanSession, lean: FakeLean, monkeypatch: pytest.Mon
         session.data.create_refresh(lean.entity_id)
     assert_lean_error(info.value, 429, "DUPLICATED_REQUEST")
     listed = session.data.list_refreshes(lean.entity_id)
-    assert listed["content"][0]["refresh_id"] == created["refresh_id"] and listed["page"]["total_elements"] == 1
-    assert listed["content"][0]["status"] == "PENDING"
+    seeded = lean.seeded_ids["refresh_id"]  # a refresh that finished yesterday
+    assert [r["refresh_id"] for r in listed["content"]] == [created["refresh_id"], seeded]
+    assert [r["status"] for r in listed["content"]] == ["PENDING", "FINISHED"]
     monkeypatch.setattr(lean, "refresh_duration", 0.0)  # ... and now it is done
     refresh = session.data.get_refresh(created["refresh_id"])
     assert refresh["status"] == "FINISHED" and refresh["data_status"]["accounts"] == "OK"
     assert [r["refresh_id"] for r in session.data.iter_refreshes(lean.entity_id, page_size=1)] == \
-        [created["refresh_id"]]
+        [created["refresh_id"], seeded]
     with pytest.raises(NotFoundError):
-        session.data.create_refresh("unknown-entity")
+        session.data.create_refresh(UNKNOWN_ID)
+    lean.expire_consent()
+    with pytest.raises(LeanAPIError) as expired:
+        session.data.create_refresh(lean.entity_id)
+    assert_lean_error(expired.value, 403, "CONSENT_EXPIRED")
 
 
 # ----------------------------------------------------------------------------- data statuses
@@ -260,7 +281,7 @@ def test_pending_then_ok(session: LeanSession, lean: FakeLean, sleeps: Sleeps) -
     result = session.data.wait_for_results(pending.results_id)
     assert len(result["data"]["transactions"]) == 5 and len(sleeps) == 2  # two more PENDING polls
     with pytest.raises(NotFoundError) as info:
-        session.data.results("never-announced")
+        session.data.results(UNKNOWN_ID)
     assert_lean_error(info.value, 404, "UNKNOWN_RESULTS_ID")
 
     lean.set_data_status("PENDING", times=2)  # iterators wait through PENDING pages
@@ -305,36 +326,79 @@ def test_data_v1(session: LeanSession, lean: FakeLean) -> None:
 
 def test_insights(session: LeanSession, lean: FakeLean) -> None:
     income = session.insights.income(lean.entity_id)
-    assert income["status"] == "OK" and income["insights"]["total"]["amount"] > 0
-    assert len(income["insights"]["monthly"]) >= 12
+    salary = income["insights"]["salary"]  # Lean's shape: salary and non_salary, each with totals per month
+    assert income["status"] == "OK" and income["type"] == "income" and salary["total"]["amount"] > 0
+    assert len(salary["monthly_totals"]) >= 12 and {"month", "year", "is_month_complete"} <= set(
+        salary["monthly_totals"][0])
+    assert income["insights"]["non_salary"]["currency"] == "AED"
     expenses = session.insights.expenses(lean.entity_id)["insights"]
-    assert expenses["categories"][0]["total"]["amount"] > 0
-    assert {c["category"] for c in expenses["categories"]} >= {"GROCERIES", "FOOD_AND_DRINK", "HOUSING"}
+    categories = expenses["total"]["breakdown"][0]["breakdowns"]
+    assert categories[0]["amount"] > 0 and {c["category"] for c in categories} >= {"GROCERIES", "FOOD_AND_DRINK",
+                                                                                     "HOUSING"}
     flows = session.insights.cashflows(lean.entity_id, dt.date.today() - dt.timedelta(days=90))
-    assert 3 <= len(flows["insights"]["cashflows"]) <= 4
-    name = session.data.identity(lean.entity_id)["data"]["identity"]["full_name"]  # type: ignore[index]
-    assert session.insights.name_verification(lean.entity_id, name)["insights"]["match_type"] == "PERFECT_MATCH"
-    partial = session.insights.name_verification(lean.entity_id, name.split()[0] + " Smith")["insights"]
+    assert 3 <= len(flows["insights"]["monthly_totals"]) <= 4
+    assert flows["insights"]["total"]["inwards"][0]["amount"]["currency"] == "AED"
+    with pytest.raises(BadRequestError) as no_start:  # Lean's OpenAPI files: start_date is required
+        session.request_json("GET", "/insights/v2/assets/cashflows", params={"entity_id": lean.entity_id})
+    assert_lean_error(no_start.value, 400, "MISSING_PARAMETERS")
+    name = lean.person_name
+    perfect = session.insights.name_verification(lean.entity_id, name)["data"]  # under data, as Lean's
+    assert perfect["match_type"] == "PERFECT_MATCH" and perfect["full_name_retrieved"] == name
+    partial = session.insights.name_verification(lean.entity_id, name.split()[0] + " Smith")["data"]
     assert partial["match_type"] == "PARTIAL_MATCH" and 0 < partial["confidence"] < 1
     lean.set_data_status("FAILED")
     with pytest.raises(DataFailedError):
         session.insights.expenses(lean.entity_id)
 
 
+@pytest.mark.parametrize("path", ["/insights/v2/liabilities/credit-obligations",
+                                  "/insights/v2/liabilities/non-credit-obligations", "/insights/v2/income/employment",
+                                  "/insights/v2/assets/balances", "/insights/v2/assets/freelancers/cashflows"])
+def test_ksa_insights_are_served(session: LeanSession, lean: FakeLean, path: str) -> None:
+    since = (dt.date.today() - dt.timedelta(days=180)).isoformat()
+    answer = session.request_json("GET", path, params={"entity_id": lean.entity_id, "start_date": since})
+    assert answer["status"] == "OK" and answer["results_id"] and isinstance(answer["insights"], dict)
+    with pytest.raises(BadRequestError):
+        session.request_json("GET", path, params={"entity_id": lean.entity_id})
+
+
+def _verify(session: LeanSession, value: str, name: str, country: str = "AE", kind: str = "IBAN",
+            **extra: Any) -> Any:
+    """Lean's own request body for account verification (P)."""
+    body = {"country_code": country, "type": "PERSONAL", "account_details": {"type": kind, "value": value},
+            "identifications": [{"type": "FULL_NAME", "value": name}], **extra}
+    return session.request_json("POST", "/verifications/v1/accounts", json=body)
+
+
 def test_verifications(session: LeanSession, lean: FakeLean) -> None:
     account = session.data.accounts(lean.entity_id)["data"]["accounts"][0]  # type: ignore[index]
     iban, holder = account["account"][0]["identification"], account["account"][0]["name"]
-    ok = session.verifications.verify_account(iban, country_code="ARE", full_name=holder)
-    assert ok["status"] == "OK" and ok["data"]["verified"] is True
-    assert ok["data"]["identifications"][0]["match_type"] == "PERFECT_MATCH"
-    wrong = session.verifications.verify_account(iban, country_code="ARE", full_name="Someone Else")
-    assert wrong["data"]["verified"] is False
+    ok = _verify(session, iban, holder)
+    assert ok["status"] == "OK" and ok["verifications"]["account_ownership_verified"] is True
+    assert ok["verifications"]["account_status"] == "ACTIVE" and ok["results_id"]
+    assert _verify(session, iban, "Someone Else")["verifications"]["account_ownership_verified"] is False
+    abroad = _verify(session, "12345678", "Jane Doe", country="GB", kind="ACCOUNT_ID",
+                     bank_identifier={"type": "CLEARING_ID", "value": "200000"})
+    assert abroad["status"] == "OK"
+    for wrong in ({"country_code": "ARE"}, {"account_details": {"type": "PAN", "value": iban}},
+                  {"bank_identifier": {"type": "SWIFT", "value": "X"}}, {"type": "SOMEONE"}):
+        body = {"country_code": "AE", "type": "PERSONAL", "account_details": {"type": "IBAN", "value": iban},
+                "identifications": [{"type": "FULL_NAME", "value": holder}], **wrong}
+        with pytest.raises(BadRequestError) as invalid:
+            session.request_json("POST", "/verifications/v1/accounts", json=body)
+        assert_lean_error(invalid.value, 400, "INVALID_PARAMETERS")
+    with pytest.raises(BadRequestError) as absent:
+        session.request_json("POST", "/verifications/v1/accounts", json={"country_code": "AE"})
+    assert_lean_error(absent.value, 400, "MISSING_PARAMETERS")
     with pytest.raises(BadRequestError) as info:
-        session.verifications.verify_account("AE000000000000000000000", country_code="ARE", full_name="x")
+        _verify(session, "AE000000000000000000000", "x")
     assert_lean_error(info.value, 400, "INVALID_IBAN")
-    with pytest.raises(DataFailedError) as unknown:
-        session.verifications.verify_account(make_iban("044", "77"), country_code="ARE", full_name="x")
-    assert unknown.value.granular_status_code == "GIVEN_INPUT_CANNOT_BE_VERIFIED"
+    unknown = _verify(session, make_iban("044", "77"), "x")
+    assert unknown["status"] == "FAILED" and unknown["verifications"] is None
+    assert unknown["status_detail"]["granular_status_code"] == "GIVEN_INPUT_CANNOT_BE_VERIFIED"
+    lean.set_data_status("FAILED", granular_status_code="BANK_ISSUE")
+    failed = _verify(session, iban, holder)
+    assert failed["status"] == "FAILED" and failed["status_detail"]["granular_status_code"] == "BANK_ISSUE"
 
 
 # ----------------------------------------------------------------------------- payments
@@ -342,7 +406,8 @@ def test_verifications(session: LeanSession, lean: FakeLean) -> None:
 
 DESTINATION = {"name": "Acme Trading LLC", "display_name": "Acme", "address": "Office 5, Al Quoz", "city": "Dubai",
                "country": "ARE", "account_number": "1234567890123", "iban": "AE070331234567890123456",
-               "swift_code": "BOMLAEAD", "bank_type": "RETAIL", "government_identifier": "TRN-100000000000003"}
+               "swift_code": "BOMLAEAD", "bank_type": "RETAIL",
+               "government_identifier": {"type": "TRADE_LICENSE", "value": "TRN-100000000000003"}}
 
 
 def test_intents_payments_destinations_sources(session: LeanSession, lean: FakeLean) -> None:
@@ -350,12 +415,14 @@ def test_intents_payments_destinations_sources(session: LeanSession, lean: FakeL
                                             purpose_code="GDS")
     assert intent["amount"] == 150.5 and intent["payments"] == []
     assert intent["payment_destination"]["id"] == lean.default_destination_id
-    assert session.payments.get_intent(intent["payment_intent_id"]) == intent
+    assert {k: v for k, v in session.payments.get_intent(intent["payment_intent_id"]).items()
+            if k in intent and k != "payment_destination"} == {k: v for k, v in intent.items()
+                                                               if k != "payment_destination"}
     with pytest.raises(BadRequestError) as small:
         session.payments.create_intent(lean.customer_id, 5, "AED")
     assert_lean_error(small.value, 400, "AMOUNT_UNDER_MIN_VALUE")
     with pytest.raises(NotFoundError):
-        session.payments.create_intent("no-such-customer", 50, "AED")
+        session.payments.create_intent(UNKNOWN_ID, 50, "AED")
 
     payment = lean.complete_intent(intent["payment_intent_id"])
     fetched = session.payments.get_payment(payment["id"])
@@ -373,7 +440,7 @@ def test_intents_payments_destinations_sources(session: LeanSession, lean: FakeL
     assert missing.value.status == "MISSING_PARAMETERS"
     destination = session.payments.create_destination(DESTINATION, customer_id=lean.customer_id)
     assert destination["status"] == "CONFIRMED" and destination["iban"] == DESTINATION["iban"]
-    assert session.payments.get_destination(destination["id"]) == destination
+    assert session.payments.get_destination(destination["id"])["iban"] == destination["iban"]
     assert destination["id"] in [d["id"] for d in session.payments.list_destinations()]
     assert [d["id"] for d in session.payments.list_customer_destinations(lean.customer_id)] == [destination["id"]]
     to_it = session.payments.create_intent(lean.customer_id, 20, "AED", payment_destination_id=destination["id"])
@@ -393,25 +460,85 @@ def test_intents_payments_destinations_sources(session: LeanSession, lean: FakeL
 
 def test_account_on_file_and_payouts_are_idempotent(session: LeanSession, lean: FakeLean, sleeps: Sleeps) -> None:
     before = len(lean.account_on_file_payments)
-    body = {"customer_id": lean.customer_id, "amount": 75, "currency": "AED", "description": "Subscription"}
+    consent_id = lean.seeded_ids["consent_id"]  # an authorised account-on-file consent
+    body = {"consent_id": consent_id, "amount": "75.00", "reference": "Subscription",
+            "risk_details": {"channel": "MOBILE"}}  # Lean's request body (P)
     first = session.payments.create_account_on_file_payment(body, idempotency_key="order-1")
     again = session.payments.create_account_on_file_payment(body, idempotency_key="order-1")
-    assert first == again and first["status"] == "ACCEPTED_BY_BANK"
+    assert first == again and first["status"] == "ACCEPTED_BY_BANK" and first["amount"] == 75.0
     assert len(lean.account_on_file_payments) == before + 1
     lean.fail_next(503)  # the SDK retries the POST with the same generated key
     retried = session.payments.create_account_on_file_payment(body)
     assert len(sleeps) == 1 and len(lean.account_on_file_payments) == before + 2
-    keys = [r.headers["idempotency-key"] for r in lean.requests if r.path == "/payments/v1/account-on-file"]
+    keys = [r.headers["idempotency-key"] for r in lean.requests if "account-on-file" in r.path]
     assert keys[-1] == keys[-2] and retried["payment_id"] != first["payment_id"]
-    with pytest.raises(BadRequestError) as info:  # Lean requires the header
-        session.request_json("POST", "/payments/v1/account-on-file", json=body)
-    assert info.value.status == "MISSING_PARAMETERS"
+    for path in ("/payments/account-on-file", "/payments/v1/account-on-file"):  # Lean requires the header
+        with pytest.raises(BadRequestError) as info:
+            session.request_json("POST", path, json=body)
+        assert info.value.status == "MISSING_PARAMETERS"
+    flat = {"customer_id": lean.customer_id, "amount": 75, "currency": "AED"}  # not Lean's body
+    with pytest.raises(BadRequestError) as refused:
+        session.request_json("POST", "/payments/account-on-file", json=flat, headers={"Idempotency-Key": "x"})
+    assert refused.value.status == "MISSING_PARAMETERS"
+    consent = session.request_json("GET", f"/consents/{consent_id}")
+    assert consent["payment_consumption"]["cumulative_number_of_payments"] == 2
 
-    payout = {"payment_destination_id": lean.default_destination_id, "amount": 900, "currency": "AED"}
+    payout = {"payment_details": [{"account_id": lean.account_ids[0], "currency": "AED", "destination_details": [
+        {"authorize_payment": False, "payment_destination_id": lean.seeded_ids["payout_destination_id"],
+         "amount": 900, "description": "Invoice 7"}]}]}  # Lean's nested body (P)
     one = session.payments.create_payout(payout, idempotency_key="payout-1")
     assert session.payments.create_payout(payout, idempotency_key="payout-1") == one
-    assert session.payments.create_payout(payout)["id"] != one["id"]
+    made = one["payouts_payment_details"][0]
+    assert made["destination_details"]["amount"] == 900 and made["destination_details"]["payment_status"] == "CREATED"
+    assert session.payments.create_payout(payout)["payouts_payment_details"][0]["payment_intent_id"] != \
+        made["payment_intent_id"]
     assert len(lean.payouts) == 2
+    with pytest.raises(BadRequestError):  # the old flat body is not Lean's
+        session.payments.create_payout({"payment_destination_id": lean.default_destination_id, "amount": 900,
+                                        "currency": "AED"})
+
+
+def test_consents_payouts_and_refunds(session: LeanSession, lean: FakeLean) -> None:
+    created = session.request_json("POST", "/consents/account-on-file", json={
+        "customer_id": lean.customer_id, "destination_account_id": lean.default_destination_id, "currency": "AED",
+        "description": "Gym", "reference": "GYM-1", "purpose": "FIS",
+        "control_parameters": {"period_type": "Month", "max_individual_amount": "500"}})
+    assert created["status"] == "AWAITING_AUTHORISATION"
+    assert created["control_parameters"]["max_individual_amount"] == 500
+    with pytest.raises(BadRequestError):  # not authorised yet
+        session.request_json("POST", "/payments/account-on-file", headers={"Idempotency-Key": "k1"}, json={
+            "consent_id": created["id"], "amount": "10", "risk_details": {"channel": "WEB"}})
+    lean.authorize_consent(created["id"])
+    listed = session.request_json("GET", "/consents/v1", params={"page_number": 0, "page_size": 10})
+    assert {c["consent_id"] for c in listed["data"]} == {created["id"], lean.seeded_ids["consent_id"]}
+    history = session.request_json("GET", f"/consents/{created['id']}/history")
+    assert history["data"][0]["type"] == "CONSENT_CREATED"
+    revoked = session.request_json("POST", f"/consents/v1/{created['id']}/revocation")
+    assert revoked["status"] == "REVOKED"
+
+    payouts = session.request_json("GET", "/payouts/v1/payments", params={"page_number": 0, "page_size": 10})
+    assert lean.seeded_ids["payout_intent_id"] in [p["payment_intent_id"] for p in payouts["content"]]
+    payout_id = lean.seeded_ids["payout_id"]
+    assert session.request_json("GET", f"/payouts/v1/{payout_id}")["status"] == "ACCEPTED_BY_BANK"
+    events = session.request_json("GET", f"/payouts/v1/payments/{payout_id}/history")["content"][0]["events"]
+    assert [e["status"] for e in events] == ["PENDING_WITH_BANK", "ACCEPTED_BY_BANK"]
+    intent = session.request_json("GET", f"/payouts/v1/intents/{lean.seeded_ids['payout_intent_id']}")
+    assert intent["payment"]["id"] == payout_id
+
+    refunds = session.request_json("POST", "/payouts/refunds", json=[{
+        "payment_id": lean.seeded_ids["payment_id"], "amount": 20, "currency": "AED",
+        "reason_code": "ORDER_CANCELLED", "description": "Cancelled", "external_reference": "R-1"}])
+    assert refunds[0]["status"] == "CREATED"
+    decided = session.request_json("PUT", "/payouts/refunds", json=[{"refund_id": refunds[0]["refund_id"],
+                                                                      "status": "APPROVED"}])
+    assert decided == [{"refund_id": refunds[0]["refund_id"], "status": "APPROVED"}]
+    approved = session.request_json("GET", "/payouts/refunds", params={"size": 10, "status": "APPROVED"})
+    assert [r["refund_id"] for r in approved["content"]] == [refunds[0]["refund_id"]]
+    with pytest.raises(BadRequestError):
+        session.request_json("POST", "/payouts/refunds", json=[{"payment_id": lean.seeded_ids["payment_id"],
+                                                                "amount": 1, "currency": "AED",
+                                                                "reason_code": "BORED"}])
+    assert {r["code"] for r in session.request_json("GET", "/payouts/refunds/reasons")} >= {"CUSTOMER_REQUEST"}
 
 
 # ----------------------------------------------------------------------------- errors, faults, auth
@@ -534,6 +661,63 @@ def test_webhooks_are_signed_as_lean_does(lean: FakeLean, receiver: tuple[str, l
     impostor = FakeLean(webhook_secret="someone-elses-secret", transactions=0)  # never started: not needed
     assert impostor.send_webhook(url, "payment.created", {"id": "p1"}) == 401
     assert len(events) == 1
+
+
+def _lean_webhook_shape(event_type: str) -> Any:
+    from lean_mtls.testing._contract import load_contract
+
+    return next(w["body"] for w in load_contract()["webhooks"] if w["body"]["type"] == event_type)
+
+
+def test_state_changes_send_lean_webhooks_by_themselves(lean: FakeLean, session: LeanSession,
+                                                         receiver: tuple[str, list[Any]],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from lean_mtls.testing._shapes import shape_mismatches
+
+    url, events = receiver
+    monkeypatch.setattr(lean, "refresh_duration", 0.05)
+    monkeypatch.setattr(lean, "webhook_url", url)
+    refresh = session.data.create_refresh(lean.entity_id)  # finishes 0.05 s later
+    intent = session.payments.create_intent(lean.customer_id, 80, "AED")
+    payment = lean.complete_intent(intent["payment_intent_id"])  # the customer pays
+    lean.update_payment(payment["id"], "FAILED")  # the bank changes its mind
+    lean.set_data_status("PENDING")
+    pending = session.data.accounts(lean.entity_id)  # results announced by webhook
+    sent = lean.wait_for_webhooks()
+    by_type = {s["body"]["type"]: s["body"] for s in sent if s["url"] == url}
+    assert set(by_type) >= {"entity.data.refresh.updated", "payment_intent.created", "payment.created",
+                            "payment.updated", "results.ready"}
+    assert all(s["status"] == 200 for s in sent if s["url"] == url) and lean.errors == []
+    refreshed = by_type["entity.data.refresh.updated"]
+    assert refreshed["payload"]["refresh_id"] == refresh["refresh_id"] and refreshed["payload"]["status"] == "FINISHED"
+    assert by_type["payment.updated"]["payload"]["status"] == "FAILED"
+    assert by_type["results.ready"]["payload"]["id"] == pending.results_id  # type: ignore[union-attr]
+    for event_type in ("entity.data.refresh.updated", "payment.created", "payment.updated",
+                       "payment_intent.created"):
+        assert shape_mismatches(_lean_webhook_shape(event_type), by_type[event_type]) == [], event_type
+        assert by_type[event_type]["message"] == webhooks_message(event_type)
+    parsed = {type(e).__name__ for e in events}
+    assert {"EntityDataRefreshUpdatedEvent", "ResultsReadyEvent"} <= parsed  # the SDK's own parser reads them
+
+
+def webhooks_message(event_type: str) -> str:
+    from lean_mtls.testing._core import WEBHOOK_MESSAGES
+
+    return WEBHOOK_MESSAGES[event_type]
+
+
+def test_routes_follow_lean_spelling(session: LeanSession, lean: FakeLean) -> None:
+    assert session.get("/banks/v1/").status_code == 200  # as Lean spells it
+    missing = session.get("/banks/v1")  # no such path at Lean
+    assert missing.status_code == 404 and missing.json()["status"] == "INVALID_URL"
+    wrong_method = session.post("/customers/v1", json={"app_user_id": "spelling"})  # Lean: POST /customers/v1/
+    assert wrong_method.status_code == 405 and "GET" in wrong_method.headers["Allow"]
+    created = session.post("/customers/v1/", json={"app_user_id": "spelling"})
+    assert created.status_code == 200
+    assert session.get("/payments/v1/intents").json()["data"]  # a literal segment beats /payments/v1/{payment_id}
+    malformed = session.get("/payouts/v1/not-a-uuid")
+    assert malformed.status_code == 400 and malformed.json()["status"] == "INVALID_PARAMETERS"
+    assert lean.unrouted_endpoints() == []
 
 
 # ----------------------------------------------------------------------------- concurrency and lifecycle

@@ -409,14 +409,14 @@ class TransactionTable:
                 "credit_debit_indicator": "CREDIT" if balance >= 0 else "DEBIT",
                 "amount": {"currency": CURRENCY, "amount": money(balance)},
             },
-            "statement_reference": [],
+            "statement_reference": [self.reference(i)],
             "index": i,
             "charge_amount": None,
             "bank_transaction_code": {"code": kind.transaction_type, "sub_code": kind.sub_type},
             "proprietary_bank_transaction_code": None,
             "card_instrument": {
                 "card_scheme_name": "VISA",
-                "authorisation_type": "CONSUMER_DEVICE" if kind.transaction_type == "ECOMMERCE" else "PIN",
+                "authorization_type": "CONSUMER_DEVICE" if kind.transaction_type == "ECOMMERCE" else "PIN",
                 "name": self.holder,
                 "identification": f"4*** **** **** {self.card_suffix}",
             } if kind.card else None,
@@ -610,7 +610,7 @@ class World:
             "opening_date": info.opening_date,
             "maturity_date": None,
             "account": identifiers,
-            "servicer": {"scheme_name": "BIC", "identification": "LEANAEAD"},
+            "servicer": {"scheme_name": "BICFI", "identification": "LEANAEAD"},
             "regional_data": None,
         }
 
@@ -619,7 +619,8 @@ class World:
         indicator = "CREDIT" if closing >= 0 else "DEBIT"
         credit_line = ([{"included": True, "type": "CREDIT", "amount": {"currency": CURRENCY,
                                                                          "amount": money(info.credit_limit)}}]
-                       if info.credit_limit else [])
+                       if info.credit_limit else
+                       [{"included": False, "type": "AVAILABLE", "amount": {"currency": CURRENCY, "amount": 0.0}}])
         available = closing + info.credit_limit if info.credit_limit else closing
         return [
             {
@@ -644,6 +645,18 @@ class World:
             },
         ]
 
+    def address(self) -> dict[str, Any]:
+        """The customer's address in Data API v2's shape."""
+        person = self.person
+        line = person.identity()["address"]["address_line"]
+        return {"address_type": "RESIDENTIAL", "building_type": None, "apartment_or_villa_number": line.split(",")[0],
+                "building_name": None, "street": None, "area": person.area, "town_name": "Dubai", "region": "Dubai",
+                "country": "AE", "post_code": None, "po_box": None, "street_address": line, "address_line": line}
+
+    def identities(self, account_id: str | None) -> list[dict[str, Any]]:
+        """Data API v2 ``identities``: the parties of an account (or of the entity)."""
+        return [{"entity_id": self.entity_id, **({"account_id": account_id} if account_id else {}), **self._party()}]
+
     def _party(self) -> dict[str, Any]:
         person = self.person
         return {
@@ -653,7 +666,12 @@ class World:
             "name": person.full_name,
             "full_legal_name": person.full_name.upper(),
             "email_address": person.email_address,
-            "mobile": person.mobile_number,
+            "mobile_number": person.mobile_number,
+            "phone": person.mobile_number,
+            "birth_date": person.birth_date,
+            "gender": person.gender,
+            "national_id": person.emirates_id,
+            "address": self.address(),
             "account_role": "PRINCIPAL",
         }
 
@@ -662,7 +680,7 @@ class World:
         rng = random.Random(info.seed + 1)  # noqa: S311 - reproducible fake data, not secrets
         base = {"entity_id": self.entity_id, "account_id": info.account_id}
         lists: dict[str, list[dict[str, Any]]] = {
-            "identities": [{**base, **self._party()}],
+            "identities": self.identities(info.account_id),
             "beneficiaries": [], "direct_debits": [], "scheduled_payments": [], "standing_orders": [],
         }
         if info.sub_type != "CURRENT":
@@ -684,7 +702,7 @@ class World:
                 **base,
                 "direct_debit_id": seeded_uuid(rng),
                 "mandate_identification": f"DDM{rng.randint(10**7, 10**8 - 1)}",
-                "direct_debit_status_code": "ACTIVE",
+                "status_code": "ACTIVE",
                 "name": name,
                 "previous_payment_date_time": f"{(day - dt.timedelta(days=12)).isoformat()}T06:00:00.000Z",
                 "previous_payment_amount": {"currency": CURRENCY, "amount": money(amount)},
@@ -703,7 +721,7 @@ class World:
         lists["standing_orders"].append({
             **base,
             "standing_order_id": seeded_uuid(rng),
-            "frequency": "EVERY_MONTH:01",
+            "frequency": {"frequency_type": "MONTHLY", "interval": "1"},
             "reference": "MONTHLY SAVINGS",
             "first_payment_date_time": f"{(first - dt.timedelta(days=330)).isoformat()}T05:00:00.000Z",
             "next_payment_date_time": f"{(first + dt.timedelta(days=32)).replace(day=1).isoformat()}T05:00:00.000Z",

@@ -201,11 +201,13 @@ class AppTokenAuth(_OriginBoundAuth):
 class _Flight:
     """One token request in progress, and its outcome, shared by every thread that asked."""
 
-    __slots__ = ("done", "error")
+    __slots__ = ("done", "error", "followers")
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self.error: BaseException | None = None
+        #: Threads waiting for this request besides the one that sends it.
+        self.followers = 0
 
 
 class _CachedToken:
@@ -308,6 +310,8 @@ class ClientCredentialsAuth(_OriginBoundAuth):
             leading = flight is None
             if flight is None:
                 flight = self._flight = _Flight()
+            else:
+                flight.followers += 1
         return self._lead(flight) if leading else self._follow(flight)
 
     def _lead(self, flight: _Flight) -> _CachedToken:

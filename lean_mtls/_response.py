@@ -69,10 +69,7 @@ def _redact_request_secrets(text: str, response: requests.Response) -> str:
     """Some gateways and debugging proxies echo the request (headers, form) in
     their error pages: blank out every spelling of the credentials we sent, and
     of every live secret, before quoting a body."""
-    request = response.request
-    if request is None:
-        return scrub(text)
-    return scrub(text, also=values_in_request(request.headers, request.body))
+    return scrub(text, also=_request_values(response))
 
 
 def body_snippet(response: requests.Response) -> str:
@@ -121,12 +118,29 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def _scrub_body(body: Any, also: list[str]) -> Any:
+    """``body`` with every string in it scrubbed: an error's ``body`` outlives the
+    response (logs, pickles, crash reports), and a gateway may have echoed our credentials."""
+    if isinstance(body, str):
+        return scrub(body, also=also)
+    if isinstance(body, dict):
+        return {key: _scrub_body(value, also) for key, value in body.items()}
+    if isinstance(body, list):
+        return [_scrub_body(value, also) for value in body]
+    return body
+
+
+def _request_values(response: requests.Response) -> list[str]:
+    request = response.request
+    return values_in_request(request.headers, request.body) if request is not None else []
+
+
 def _error_fields(response: requests.Response, status: str | None, body: Any) -> dict[str, Any]:
     """The keyword arguments every LeanAPIError built from ``response`` takes."""
     return {
         "status_code": response.status_code,
         "status": status,
-        "body": body,
+        "body": _scrub_body(body, _request_values(response)),
         "headers": response.headers,
         "request_id": request_id(response),
         "response": response,
@@ -235,7 +249,7 @@ def decode_json(response: requests.Response) -> Any:
             f"HTTP {response.status_code} to {_describe_request(response)} was not valid JSON "
             f"(content-type {response.headers.get('Content-Type', 'unknown')!r}): {snippet!r}",
             status_code=response.status_code,
-            body=response.text,
+            body=_scrub_body(response.text, _request_values(response)),
             response=response,
             request=response.request,
         ) from None

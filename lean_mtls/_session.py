@@ -664,6 +664,8 @@ class LeanSession(requests.Session):
             url = url.decode("utf-8")
         if isinstance(url, str) and not _ABSOLUTE_URL.match(url):
             request.url = url = self.base_url + "/" + url.lstrip("/")
+        if isinstance(url, str):
+            _refuse_userinfo(url, "request URL")  # before the auth sees it
         if self.trust_env or request.cookies or len(self.cookies) or request.files or self.params:
             return super().prepare_request(request)
         return _prepare_fast(self, request)

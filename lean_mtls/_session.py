@@ -67,6 +67,7 @@ from ._response import decode_json, raise_for_data_status, request_id
 from ._retry import DEFAULT_RETRY, IDEMPOTENCY_HEADER, RetryOption, call_policy, coerce_policy
 from ._secrets import Secret, SecretBytes, is_sensitive_header
 from ._settings import from_env_hint, read_settings
+from ._timeouts import check_timeout, seconds
 from ._tls import build_ssl_context
 from ._version import __version__
 from .errors import ConfigurationError, InvalidRequestError, LeanError, SessionCopyError
@@ -126,9 +127,12 @@ def _hide(value: Any) -> Any:
 def _check_pool(pool_size: object, pool_timeout: object) -> tuple[int, float]:
     if not isinstance(pool_size, int) or isinstance(pool_size, bool) or pool_size < 1:
         raise ConfigurationError(f"pool_size must be a positive integer, got {pool_size!r}.")
-    if not isinstance(pool_timeout, (int, float)) or pool_timeout <= 0:
-        raise ConfigurationError(f"pool_timeout must be a positive number of seconds, got {pool_timeout!r}.")
-    return pool_size, float(pool_timeout)
+    wait = seconds(pool_timeout)
+    if wait is None:
+        raise ConfigurationError(
+            f"pool_timeout must be a positive, finite number of seconds (at most a day), got {pool_timeout!r}."
+        )
+    return pool_size, wait
 
 
 def _check_verify(verify: object, environment: Environment, urls: tuple[str | None, ...]) -> bool:
@@ -327,21 +331,6 @@ def default_user_agent() -> str:
     )
 
 
-def _normalize_timeout(timeout: object) -> tuple[float, float]:
-    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0:
-        return (float(timeout), float(timeout))
-    if (
-        isinstance(timeout, tuple)
-        and len(timeout) == 2
-        and all(isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0 for t in timeout)
-    ):
-        return (float(timeout[0]), float(timeout[1]))
-    raise ConfigurationError(
-        f"timeout must be a positive number of seconds or a (connect, read) tuple, got {timeout!r}. "
-        "Every request to Lean has a timeout; there is no 'wait forever'."
-    )
-
-
 class LeanSession(requests.Session):
     """A ``requests.Session`` for Lean's API over mutual TLS.
 
@@ -414,7 +403,7 @@ class LeanSession(requests.Session):
         self.base_url = hosts.api
         #: The OAuth2 token endpoint (``None`` in app-token mode).
         self.token_url = token_url(hosts.auth) if self.auth_mode is AuthMode.OAUTH and hosts.auth else None
-        self.timeout = _normalize_timeout(timeout)
+        self.timeout = timeout  # validated by the property
         #: The retry policy of every request (a call may pass ``retries=``).
         self.retry = coerce_policy(retries, DEFAULT_RETRY)
         self.max_response_bytes = max_response_bytes
@@ -725,14 +714,27 @@ class LeanSession(requests.Session):
             if token is not None:
                 call_policy.reset(token)
 
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """Default ``(connect, read)`` seconds for every request; the read timeout
+        is the budget for the whole answer.  Assigning validates like the constructor."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, value: TimeoutType) -> None:
+        self._timeout = check_timeout(value)
+
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         url = request.url or ""
         if not url.startswith(self._origin_prefix):
             _refuse_userinfo(url, "request URL")
             # One spelling of the host for the adapter, the auth, SNI and the certificate check.
             request.url = canonical_url(url)
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
+        timeout = kwargs.get("timeout")
+        if timeout is None:
+            kwargs["timeout"] = self._timeout
+        elif timeout is not self._timeout:
+            kwargs["timeout"] = check_timeout(timeout, per_call=True)
         if time.monotonic() >= self._next_expiry_check:
             self._check_expiry()
         started = time.perf_counter()

@@ -292,6 +292,28 @@ def _idempotency_key(value: object) -> str:
     return key
 
 
+#: Every origin of Lean's host table: a sandbox session refuses production hosts too.
+_ALL_LEAN_ORIGINS = frozenset(Origin.of(h) for row in HOSTS.values() for h in (row.api, row.auth) if h)
+
+
+def _covered_origin(prefix: str, origins: frozenset[Origin]) -> str | None:
+    """The guarded origin ``prefix`` would capture (the prefix itself, a path
+    under it, or a shorter prefix of it: ``"https://"``, ``"https://mtls.sandbox"``,
+    any case or trailing-dot spelling), or ``None``."""
+    text = prefix.strip().lower()
+    _, sep, rest = text.partition("://")
+    if not sep or not rest.partition("/")[0]:
+        # "https://", "http://", "https", "": every URL of a scheme, the guards on other origins included.
+        return "every origin (the guards on other origins and on plain http:// included)"
+    spelled = Origin.of(text)
+    for origin in origins:
+        if spelled == origin:
+            return origin.text()
+        if (origin.text() + "/").startswith(text) or (origin.text() + "/").startswith(canonical_url(text)):
+            return origin.text()
+    return None
+
+
 def _merge_mapping(request_value: Any, session_value: Any) -> Any:
     if request_value is None:
         return session_value
@@ -446,6 +468,8 @@ class LeanSession(requests.Session):
             self._proxy_passwords = [Secret(p) for p in (urlsplit(u).password for u in proxies.values()) if p]
         self._reload_lock = threading.Lock()
         self._next_expiry_check = time.monotonic() + EXPIRY_CHECK_INTERVAL
+        #: From here on, mount() refuses adapters that would drop the TLS material for a Lean origin.
+        self._guarded_origins = frozenset(Origin.of(o) for o in lean_origins) | _ALL_LEAN_ORIGINS
         _register_for_fork(self)
 
     @property
@@ -491,6 +515,34 @@ class LeanSession(requests.Session):
             self.mount(host + "/", refuse)
         plain = _describe_tls(None, None, is_lean=False)
         self.mount("https://", self._new_adapter(build_ssl_context(None, None), plain))
+
+    def mount(self, prefix: str | bytes, adapter: BaseAdapter) -> None:
+        """``requests.Session.mount``, refusing mounts that would take TLS away from Lean.
+
+        A requests ``HTTPAdapter`` knows nothing of this session's client
+        certificate and CA: mounted on a Lean origin (or on a prefix covering
+        one, such as ``"https://"``) it would send requests to Lean without the
+        certificate, verified against certifi instead of ``ca=``, and a
+        catch-all mount would lift the guard on other origins.  Such mounts
+        raise :class:`~lean_mtls.ConfigurationError`; use ``retries=`` for
+        retries and :meth:`mount_certificate` for another host's certificate.
+        Mounting a :class:`~lean_mtls.LeanAdapter`, or any adapter on another
+        host's own prefix, works as in requests.
+        """
+        guarded = self.__dict__.get("_guarded_origins")
+        if guarded and not isinstance(adapter, (LeanAdapter, _UnmappedOriginAdapter)):
+            covered = _covered_origin(prefix.decode("utf-8", "replace") if isinstance(prefix, bytes) else prefix,
+                                      guarded)
+            if covered is not None:
+                raise ConfigurationError(
+                    f"mount({prefix!r}, {type(adapter).__name__}(...)) would replace the adapter that holds this "
+                    f"session's client certificate and CA for {covered}: that adapter would reach Lean without "
+                    "the certificate, trusting another CA, and would lift the guard on other origins. For retries "
+                    "pass retries= (an int or lean_mtls.RetryPolicy) to the session or to a call; for another "
+                    "host's client certificate use session.mount_certificate(prefix, cert=..., key=...); to reach "
+                    "other hosts over plain TLS build the session with allow_other_origins=True."
+                )
+        super().mount(prefix, adapter)
 
     # ------------------------------------------------------------------ certificates
 

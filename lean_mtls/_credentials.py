@@ -139,32 +139,120 @@ class ClientIdentity(NamedTuple):
 # --------------------------------------------------------------------------- reading
 
 
-def describe_source(source: CertSource, what: str) -> str:
-    """A label for messages: the path, or ``<cert bytes>``; never the content."""
+#: What a base64 text (standard or URL-safe alphabet, padding optional) may consist of once
+#: whitespace and literal "\\n" sequences are removed.
+_BASE64_TEXT = re.compile(rb"[A-Za-z0-9+/_-]+={0,2}")
+#: Path-looking text this long or shorter is named in messages; longer text never is.
+_MAX_SHOWN_PATH = 255
+
+
+def _decode_base64_material(data: bytes) -> bytes | None:
+    """The PEM or DER inside ``data`` when ``data`` is base64 text of a PEM file
+    (``base64 -w0 key.pem``), the bare base64 body of a PEM block, or base64 of
+    a DER / PKCS#12 file, with or without line breaks; ``None`` otherwise."""
+    import base64
+    import binascii
+
+    compact = b"".join(data.replace(b"\\r", b"").replace(b"\\n", b"\n").split())
+    if len(compact) < 32 or not _BASE64_TEXT.fullmatch(compact):
+        return None
+    compact = compact.rstrip(b"=")
+    compact += b"=" * (-len(compact) % 4)
+    altchars = b"-_" if (b"-" in compact or b"_" in compact) else None
+    try:
+        decoded = base64.b64decode(compact, altchars=altchars, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if b"-----BEGIN" in decoded[:256] or (decoded[:1] == b"\x30" and len(decoded) > 32):
+        return SecretBytes(decoded)
+    return None
+
+
+def _looks_like_path(text: str) -> bool:
+    """Whether ``text`` is shaped like a file path (and so may be named in a message).
+
+    Anything else given as a str is never echoed: it may be a key or a token
+    pasted in the wrong place (``key=os.environ["LEAN_KEY"]`` holding base64)."""
+    if not text or len(text) > _MAX_SHOWN_PATH or any(c.isspace() or not c.isprintable() for c in text):
+        return False
+    if "-----" in text:
+        return False
+    has_separator = "/" in text or "\\" in text
+    has_extension = re.search(r"\.[A-Za-z0-9]{1,6}$", text) is not None
+    # A long run of base64 characters (no dot, dash or underscore for 40 characters) is key or token
+    # material, perhaps damaged, not a path.
+    base64_like = re.search(r"[A-Za-z0-9+/=]{40,}", text) is not None
+    return (has_separator or has_extension) and not base64_like
+
+
+def describe_value(text: str) -> str:
+    """The shape of a value that is not shown: length, lines, what its first line looks like."""
+    lines = text.splitlines() or [""]
+    first = lines[0].strip()
+    if not first:
+        shape = "blank"
+    elif first.startswith("-----"):
+        shape = "a PEM-style line"
+    elif re.fullmatch(r"[A-Za-z0-9+/=_-]+", first):
+        shape = f"{len(first)} base64-like characters"
+    else:
+        shape = f"{len(first)} characters of text"
+    return f"a str of {len(text)} characters on {len(lines)} line{'s' if len(lines) != 1 else ''}, first line {shape}"
+
+
+class _Resolved(NamedTuple):
+    label: str
+    data: bytes
+
+
+def _resolve(source: CertSource, what: str) -> _Resolved:
+    """Read ``source``: a path, PEM text, base64 text of PEM/DER/PKCS#12, or bytes of any of those.
+
+    Labels for messages are the path, or ``<key bytes>``-style names; never
+    the content, and never a str that is not an existing path unless it is
+    shaped like one (see :func:`_looks_like_path`)."""
     if isinstance(source, bytes):
-        return f"<{what} bytes>"
-    if isinstance(source, str) and "-----BEGIN" in source:
-        return f"<{what} PEM text>"
-    if isinstance(source, (str, os.PathLike)):
-        return os.fspath(source)
+        label = f"<{what} bytes>"
+        if not source.strip():
+            raise CertificateError(f"The {what} given as bytes is empty.", source=label)
+        return _Resolved(label, _unwrap(SecretBytes(source)))
+    if isinstance(source, str):
+        if "-----BEGIN" in source:
+            return _Resolved(f"<{what} PEM text>", SecretBytes(source.encode("ascii", "replace")))
+        if _is_file(source) or _looks_like_path(source):
+            return _read_path(source, what)
+        decoded = _decode_base64_material(source.encode("ascii", "replace"))
+        if decoded is not None:
+            return _Resolved(f"<{what} base64 text>", decoded)
+        label = f"<{what} text>"
+        raise CertificateError(
+            f"The {what} value is neither an existing file nor {what} material: got {describe_value(source)} "
+            "(not shown: it is not a path). Pass a path, the PEM text, or base64 of the PEM or DER file.",
+            source=label,
+            code="missing-conf",
+        )
+    if isinstance(source, os.PathLike):
+        return _read_path(os.fspath(source), what)
     raise ConfigurationError(
         f"{what} must be a file path or the file's content as bytes, got {type(source).__name__}."
     )
 
 
-def read_source(source: CertSource, what: str) -> bytes:
-    """Return the bytes of ``source``; a ``str`` holding PEM text is accepted as content."""
-    if isinstance(source, bytes):
-        if not source.strip():
-            raise CertificateError(f"The {what} given as bytes is empty.", source=f"<{what} bytes>")
-        return SecretBytes(source)
-    if isinstance(source, str) and "-----BEGIN" in source:
-        return SecretBytes(source.encode("ascii", "replace"))
-    if not isinstance(source, (str, os.PathLike)):
-        raise ConfigurationError(
-            f"{what} must be a file path or the file's content as bytes, got {type(source).__name__}."
-        )
-    path = os.fspath(source)
+def _is_file(text: str) -> bool:
+    try:
+        return len(text) < 4096 and os.path.exists(text)
+    except (OSError, ValueError):  # a NUL byte, a name too long
+        return False
+
+
+def _unwrap(data: bytes) -> bytes:
+    """Bytes (or a file's content) holding base64 text instead of PEM/DER: decode it."""
+    if b"-----BEGIN" in data or data[:1] == b"\x30":
+        return data
+    return _decode_base64_material(data) or data
+
+
+def _read_path(path: str, what: str) -> _Resolved:
     try:
         with open(path, "rb") as handle:
             data = handle.read()
@@ -185,7 +273,17 @@ def read_source(source: CertSource, what: str) -> bytes:
         ) from None
     if not data.strip():
         raise CertificateError(f"The {what} file {path!r} is empty.", source=path)
-    return SecretBytes(data)  # it may hold a private key: keep it out of reprs and frame locals
+    return _Resolved(path, _unwrap(SecretBytes(data)))  # it may hold a private key: keep it out of reprs
+
+
+def describe_source(source: CertSource, what: str) -> str:
+    """A label for messages: the path, or ``<key bytes>``-style; never the content."""
+    return _resolve(source, what).label
+
+
+def read_source(source: CertSource, what: str) -> bytes:
+    """The bytes of ``source`` (see :func:`_resolve`)."""
+    return _resolve(source, what).data
 
 
 def _password_bytes(password: Password | None) -> bytes | None:
@@ -415,8 +513,7 @@ def _parse_binary(data: bytes, label: str, password: bytes | None, what: str) ->
 
 
 def _parse(source: CertSource, what: str, password: bytes | None) -> _Parsed:
-    label = describe_source(source, what)
-    data = read_source(source, what)
+    label, data = _resolve(source, what)
     if b"-----BEGIN" in data:
         parsed = _parse_pem(data, label, password, what)
         if not parsed.der and parsed.key is None:

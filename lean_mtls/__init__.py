@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._adapter import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT, LeanAdapter
 from ._auth import AppTokenAuth, ClientCredentialsAuth
 from ._concurrent import DEFAULT_CONCURRENCY, ConcurrencyBudget
@@ -51,6 +53,7 @@ from .errors import (
     RateLimitError,
     ReconnectRequiredError,
     ResponseDecodingError,
+    ResultPendingError,
     ServerError,
     SessionCopyError,
     TooManyRedirectsError,
@@ -105,11 +108,13 @@ __all__ = [
     "LeanTimeout",
     "MalformedResponseError",
     "NotFoundError",
+    "PendingResult",
     "PermissionDeniedError",
     "RateLimitError",
     "ReconnectRequiredError",
     "Region",
     "ResponseDecodingError",
+    "ResultPendingError",
     "RetryPolicy",
     "ServerError",
     "SessionCopyError",
@@ -118,3 +123,16 @@ __all__ = [
     "inspect_credentials",
     "to_dataframe",
 ]
+
+if TYPE_CHECKING:
+    from .resources._results import PendingResult
+
+
+def __getattr__(name: str) -> Any:
+    # PendingResult lives with the resources, which load on first use so that
+    # ``import lean_mtls`` stays cheap for cron scripts.
+    if name == "PendingResult":
+        from .resources._results import PendingResult
+
+        return PendingResult
+    raise AttributeError(f"module 'lean_mtls' has no attribute {name!r}")

@@ -353,6 +353,16 @@ class ClientCredentialsAuth(_OriginBoundAuth):
             return float(timeout) * 2
         return float(sum(t for t in timeout if t))
 
+    def for_scope(self, scope: str) -> ClientCredentialsAuth:
+        """A new auth with the same credentials, token endpoint and origins for
+        another ``scope`` (e.g. LinkSDK's ``customer.<customer_id>``), with its
+        own token cache."""
+        return ClientCredentialsAuth(
+            self._client_id, self._client_secret, token_url=self.token_url,
+            origins=[origin.text() for origin in self.origins], scope=scope,
+            token_session=self._token_session, clock=self._clock,
+        )
+
     def reset_after_fork(self) -> None:
         """In a forked child: a fresh lock (a parent thread may have held it), no
         token request in flight (its thread does not exist here), and no pooled

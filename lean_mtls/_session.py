@@ -76,12 +76,15 @@ logger = logging.getLogger("lean_mtls")
 
 if TYPE_CHECKING:
     from .resources.banks import Banks
+    from .resources.consents import Consents
     from .resources.customers import Customers
     from .resources.data import Data
     from .resources.data_v1 import DataV1
     from .resources.entities import Entities
     from .resources.insights import Insights
     from .resources.payments import Payments
+    from .resources.payouts import Payouts
+    from .resources.refunds import Refunds
     from .resources.verifications import Verifications
 
 #: Seconds between checks of the client certificate's remaining validity.
@@ -843,7 +846,7 @@ class LeanSession(requests.Session):
         response = self.request(method, path, **kwargs)
         return decode_json(response)
 
-    def _request_data(self, method: str, path: str, **kwargs: Any) -> Any:
+    def request_data(self, method: str, path: str, **kwargs: Any) -> Any:
         """Like :meth:`request_json`, for Lean data calls: a 2xx whose
         ``status`` is FAILED, RECONNECT_REQUIRED or CONSENT_EXPIRED raises the
         matching :class:`~lean_mtls.errors.DataStatusError`; PENDING is returned."""
@@ -851,6 +854,8 @@ class LeanSession(requests.Session):
         body = decode_json(response)
         raise_for_data_status(body, response)
         return body
+
+    _request_data = request_data  # the name resources used before LeanClient
 
     # ------------------------------------------------------------------ resources
 
@@ -863,7 +868,7 @@ class LeanSession(requests.Session):
 
     @cached_property
     def customers(self) -> Customers:
-        """Customers: create, get, get_by_app_user_id, list, update."""
+        """Customers: create, get, get_by_app_user_id, list, update; LinkSDK's access_token."""
         from .resources.customers import Customers
 
         return Customers(self)
@@ -891,10 +896,31 @@ class LeanSession(requests.Session):
 
     @cached_property
     def payments(self) -> Payments:
-        """Payment intents, payments, destinations and payment sources."""
+        """Payment intents, payments, destinations, payment sources, account-on-file payments."""
         from .resources.payments import Payments
 
         return Payments(self)
+
+    @cached_property
+    def consents(self) -> Consents:
+        """Account-on-file consents: create, get, balance, history, list, revoke."""
+        from .resources.consents import Consents
+
+        return Consents(self)
+
+    @cached_property
+    def payouts(self) -> Payouts:
+        """Payouts: create, list, get, history, intents, payout destinations."""
+        from .resources.payouts import Payouts
+
+        return Payouts(self)
+
+    @cached_property
+    def refunds(self) -> Refunds:
+        """Refunds: list, create, process (approve/reject), reasons."""
+        from .resources.refunds import Refunds
+
+        return Refunds(self)
 
     @cached_property
     def insights(self) -> Insights:
@@ -905,7 +931,7 @@ class LeanSession(requests.Session):
 
     @cached_property
     def verifications(self) -> Verifications:
-        """Account (IBAN) verifications."""
+        """Account verifications (IBAN or account id) and KSA's entity, name, corporate, freelancer checks."""
         from .resources.verifications import Verifications
 
         return Verifications(self)

@@ -49,6 +49,7 @@ __all__ = [
     "RateLimitError",
     "ReconnectRequiredError",
     "ResponseDecodingError",
+    "ResultPendingError",
     "ServerError",
     "SessionCopyError",
     "TooManyRedirectsError",
@@ -154,6 +155,15 @@ class SessionCopyError(ConfigurationError, TypeError):
     """
 
     code = "session-not-copyable"
+
+
+class ResultPendingError(LeanError, TypeError):
+    """A :class:`~lean_mtls.PendingResult` was read as if it were data: Lean
+    answered ``status: PENDING``, so there is no data yet.  Call its
+    ``wait()``, or pass ``wait=True`` to the data method.  Also a
+    ``TypeError``, which is what indexing a non-mapping raised before."""
+
+    code = "result-pending"
 
 
 class InvalidRequestError(LeanError, ValueError):

@@ -163,7 +163,8 @@ def test_wait_for_results_backs_off_until_ok(session: LeanSession, mock: respons
         mock.get(RESULTS_URL, json=PENDING)
     mock.get(RESULTS_URL, json=OK)
 
-    result = session.data.wait_for_results(RESULTS_ID, timeout=300, backoff=Backoff(initial=1, factor=2, maximum=5))
+    backoff = Backoff(initial=1, factor=2, maximum=5)
+    result = session.data.wait_for_results(RESULTS_ID, wait_timeout=300, backoff=backoff)
 
     assert result == OK
     assert len(mock.calls) == 7
@@ -175,7 +176,7 @@ def test_default_backoff_grows_and_is_capped(session: LeanSession, mock: respons
     for _ in range(8):
         mock.get(RESULTS_URL, json=PENDING)
     mock.get(RESULTS_URL, json=OK)
-    assert session.data.wait_for_results(RESULTS_ID, timeout=1000) == OK
+    assert session.data.wait_for_results(RESULTS_ID, wait_timeout=1000) == OK
     sleeps = fake_time.sleeps
     assert sleeps[0] == DEFAULT_BACKOFF.initial
     assert all(later >= earlier for earlier, later in zip(sleeps, sleeps[1:]))
@@ -188,7 +189,7 @@ def test_wait_for_results_times_out_without_sleeping(session: LeanSession, fake_
     with responses.RequestsMock() as mock:
         mock.get(RESULTS_URL, json=PENDING)  # forever PENDING
         with pytest.raises(LeanTimeout) as info:
-            session.data.wait_for_results(RESULTS_ID, timeout=10, backoff=Backoff(1, 2, 8))
+            session.data.wait_for_results(RESULTS_ID, wait_timeout=10, backoff=Backoff(1, 2, 8))
         polls = len(mock.calls)
 
     assert fake_time.sleeps == [1, 2, 4, 3]  # the last sleep is cut to the deadline
@@ -205,7 +206,7 @@ def test_injected_sleep_and_clock_arguments_win(session: LeanSession) -> None:
     with responses.RequestsMock() as mock:
         mock.get(RESULTS_URL, json=PENDING)
         with pytest.raises(LeanTimeout):
-            session.data.wait_for_results(RESULTS_ID, timeout=3, sleep=fake.sleep, clock=fake.clock,
+            session.data.wait_for_results(RESULTS_ID, wait_timeout=3, sleep=fake.sleep, clock=fake.clock,
                                           backoff=Backoff(1, 1, 1))
     assert fake.sleeps == [1, 1, 1]
 
@@ -259,7 +260,7 @@ def test_pending_result_wait_times_out(session: LeanSession, fake_time: FakeTime
 
 def test_wait_true_resolves_inline(session: LeanSession, mock: responses.RequestsMock, fake_time: FakeTime) -> None:
     mock.get(f"{BASE}/data/v2/accounts", json=PENDING, status=202,
-             match=[matchers.query_param_matcher({"entity_id": "ent-1"})])
+             match=[matchers.query_param_matcher({"entity_id": "ent-1", "page": 0, "size": 50})])
     mock.get(RESULTS_URL, json=PENDING)
     mock.get(RESULTS_URL, json=PENDING)
     mock.get(RESULTS_URL, json=OK)

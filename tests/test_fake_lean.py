@@ -436,9 +436,9 @@ def test_intents_payments_destinations_sources(session: LeanSession, lean: FakeL
     assert len(list(session.payments.iter_intents(status="ACCEPTED_BY_BANK"))) == 2
 
     with pytest.raises(BadRequestError) as missing:
-        session.payments.create_destination(name="Half a destination")
+        session.request_json("POST", "/payments/v1/destinations", json={"name": "Half a destination"})
     assert missing.value.status == "MISSING_PARAMETERS"
-    destination = session.payments.create_destination(DESTINATION, customer_id=lean.customer_id)
+    destination = session.payments.create_destination(**DESTINATION, customer_id=lean.customer_id)
     assert destination["status"] == "CONFIRMED" and destination["iban"] == DESTINATION["iban"]
     assert session.payments.get_destination(destination["id"])["iban"] == destination["iban"]
     assert destination["id"] in [d["id"] for d in session.payments.list_destinations()]
@@ -463,12 +463,13 @@ def test_account_on_file_and_payouts_are_idempotent(session: LeanSession, lean: 
     consent_id = lean.seeded_ids["consent_id"]  # an authorised account-on-file consent
     body = {"consent_id": consent_id, "amount": "75.00", "reference": "Subscription",
             "risk_details": {"channel": "MOBILE"}}  # Lean's request body (P)
-    first = session.payments.create_account_on_file_payment(body, idempotency_key="order-1")
-    again = session.payments.create_account_on_file_payment(body, idempotency_key="order-1")
+    pay = session.payments.create_account_on_file_payment
+    first = pay(consent_id, "75.00", channel="MOBILE", reference="Subscription", idempotency_key="order-1")
+    again = pay(consent_id, "75.00", channel="MOBILE", reference="Subscription", idempotency_key="order-1")
     assert first == again and first["status"] == "ACCEPTED_BY_BANK" and first["amount"] == 75.0
     assert len(lean.account_on_file_payments) == before + 1
     lean.fail_next(503)  # the SDK retries the POST with the same generated key
-    retried = session.payments.create_account_on_file_payment(body)
+    retried = pay(consent_id, "75.00", channel="MOBILE", reference="Subscription")
     assert len(sleeps) == 1 and len(lean.account_on_file_payments) == before + 2
     keys = [r.headers["idempotency-key"] for r in lean.requests if "account-on-file" in r.path]
     assert keys[-1] == keys[-2] and retried["payment_id"] != first["payment_id"]
@@ -483,19 +484,20 @@ def test_account_on_file_and_payouts_are_idempotent(session: LeanSession, lean: 
     consent = session.request_json("GET", f"/consents/{consent_id}")
     assert consent["payment_consumption"]["cumulative_number_of_payments"] == 2
 
-    payout = {"payment_details": [{"account_id": lean.account_ids[0], "currency": "AED", "destination_details": [
+    payout = [{"account_id": lean.account_ids[0], "currency": "AED", "destination_details": [
         {"authorize_payment": False, "payment_destination_id": lean.seeded_ids["payout_destination_id"],
-         "amount": 900, "description": "Invoice 7"}]}]}  # Lean's nested body (P)
-    one = session.payments.create_payout(payout, idempotency_key="payout-1")
-    assert session.payments.create_payout(payout, idempotency_key="payout-1") == one
+         "amount": 900, "description": "Invoice 7"}]}]  # Lean's nested payment_details (P)
+    one = session.payouts.create(payout, idempotency_key="payout-1")
+    assert session.payouts.create(payout, idempotency_key="payout-1") == one
     made = one["payouts_payment_details"][0]
     assert made["destination_details"]["amount"] == 900 and made["destination_details"]["payment_status"] == "CREATED"
-    assert session.payments.create_payout(payout)["payouts_payment_details"][0]["payment_intent_id"] != \
+    assert session.payouts.create(payout)["payouts_payment_details"][0]["payment_intent_id"] != \
         made["payment_intent_id"]
     assert len(lean.payouts) == 2
     with pytest.raises(BadRequestError):  # the old flat body is not Lean's
-        session.payments.create_payout({"payment_destination_id": lean.default_destination_id, "amount": 900,
-                                        "currency": "AED"})
+        session.request_json("POST", "/payouts/v1/payment", json={
+            "payment_destination_id": lean.default_destination_id, "amount": 900, "currency": "AED"},
+            idempotency_key="flat-1")
 
 
 def test_consents_payouts_and_refunds(session: LeanSession, lean: FakeLean) -> None:

@@ -295,20 +295,24 @@ def test_retry_policy_validation() -> None:
 # ---------------------------------------------------------------------- idempotent payment calls
 
 
+PAYOUT = [{"account_id": "acc-1", "currency": "AED",
+           "destination_details": [{"payment_destination_id": "pd-1", "amount": 5}]}]
+
+
 def test_payment_calls_get_one_key_per_call_reused_on_retry(session: LeanSession, server: MTLSServer) -> None:
     seen, handler = sequence(Reply(503, {"status": "BUSY"}), Reply(200, {"id": "p1"}), Reply(200, {"id": "p2"}))
     server.set_handler(handler)  # type: ignore[arg-type]
-    assert session.payments.create_account_on_file_payment({"consent_id": "c", "amount": 10}) == {"id": "p1"}
-    assert session.payments.create_payout({"amount": 5}) == {"id": "p2"}
+    assert session.payments.create_account_on_file_payment("c", 10, channel="MOBILE") == {"id": "p1"}
+    assert session.payouts.create(PAYOUT) == {"id": "p2"}
     keys = [r.headers["idempotency-key"] for r in seen]
     assert keys[0] == keys[1] != keys[2]  # reused on the retry, fresh for the next logical call
-    assert [r.path for r in seen] == ["/payments/v1/account-on-file"] * 2 + ["/payouts/v1/payment"]
+    assert [r.path for r in seen] == ["/payments/account-on-file"] * 2 + ["/payouts/v1/payment"]
 
 
 def test_user_supplied_idempotency_key_wins(session: LeanSession, server: MTLSServer) -> None:
     seen, handler = sequence(Reply(200, {}))
     server.set_handler(handler)  # type: ignore[arg-type]
-    session.payments.create_payout({"amount": 5}, idempotency_key="order-981")
+    session.payouts.create(PAYOUT, idempotency_key="order-981")
     assert seen[-1].headers["idempotency-key"] == "order-981"
 
 

@@ -20,7 +20,8 @@ CUSTOMER = {"customer_id": "1f9b7c1e-0d3a-4a52-9a7e-2b1d5c6e7f80", "app_user_id"
 @responses.activate
 def test_banks_list(session: LeanSession) -> None:
     banks = [{"identifier": "LEANMB1", "name": "Lean Mock Bank", "extra_field_from_lean": {"kept": True}}]
-    responses.get(f"{BASE}/banks/v1/", json=banks, match=[matchers.query_param_matcher({})])
+    responses.get(f"{BASE}/banks/v1/", json=banks,
+                  match=[matchers.query_param_matcher({"account_types": "PERSONAL"})])
     assert session.banks.list() == banks
     call = responses.calls[0].request
     assert call.headers["lean-app-token"] == APP_TOKEN

@@ -82,29 +82,33 @@ CASES = [
     case("entities.delete", lambda s: s.entities.delete("cus-1", "ent-1", "CUSTOMER_LEFT"), "DELETE",
          "/customers/v1/cus-1/entities/ent-1", body={"reason": "CUSTOMER_LEFT"}, answer=None),
     # data v2
-    case("data.accounts", lambda s: s.data.accounts("ent-1"), "GET", "/data/v2/accounts", {"entity_id": "ent-1"}),
+    case("data.accounts", lambda s: s.data.accounts("ent-1"), "GET", "/data/v2/accounts",
+         {"entity_id": "ent-1", "page": 0, "size": 50}),
     case("data.accounts-page", lambda s: s.data.accounts("ent-1", page=2, size=100), "GET", "/data/v2/accounts",
          {"entity_id": "ent-1", "page": 2, "size": 100}),
     case("data.balances", lambda s: s.data.balances("ent-1", "acc-1"), "GET",
-         "/data/v2/accounts/acc-1/balances", {"entity_id": "ent-1"}),
+         "/data/v2/accounts/acc-1/balances", {"entity_id": "ent-1", "page": 0, "size": 50}),
     case("data.transactions", lambda s: s.data.transactions(
         "ent-1", "acc-1", start_date=dt.date(2026, 1, 1), end_date="2026-03-31", insights=True, page=1, size=10),
         "GET", "/data/v2/accounts/acc-1/transactions",
         {"entity_id": "ent-1", "start_date": "2026-01-01", "end_date": "2026-03-31", "insights": "true",
          "page": 1, "size": 10}),
     case("data.transactions-minimal", lambda s: s.data.transactions("ent-1", "acc-1", insights=False), "GET",
-         "/data/v2/accounts/acc-1/transactions", {"entity_id": "ent-1", "insights": "false"}),
+         "/data/v2/accounts/acc-1/transactions", {"entity_id": "ent-1", "insights": "false", "page": 0, "size": 50}),
     case("data.beneficiaries", lambda s: s.data.beneficiaries("ent-1", "acc-1", size=5), "GET",
-         "/data/v2/accounts/acc-1/beneficiaries", {"entity_id": "ent-1", "size": 5}),
+         "/data/v2/accounts/acc-1/beneficiaries", {"entity_id": "ent-1", "page": 0, "size": 5}),
     case("data.identities", lambda s: s.data.identities("ent-1", "acc-1"), "GET",
-         "/data/v2/accounts/acc-1/identities", {"entity_id": "ent-1"}),
-    case("data.identity", lambda s: s.data.identity("ent-1"), "GET", "/data/v2/identity", {"entity_id": "ent-1"}),
+         "/data/v2/accounts/acc-1/identities", {"entity_id": "ent-1", "page": 0, "size": 50}),
+    case("data.identity", lambda s: s.data.identity("ent-1"), "GET", "/data/v2/identity",
+         {"entity_id": "ent-1", "page": 0, "size": 50}),
+    case("data.identity-page", lambda s: s.data.identity("ent-1", page=2, size=10), "GET", "/data/v2/identity",
+         {"entity_id": "ent-1", "page": 2, "size": 10}),
     case("data.direct_debits", lambda s: s.data.direct_debits("ent-1", "acc-1"), "GET",
-         "/data/v2/accounts/acc-1/direct-debits", {"entity_id": "ent-1"}),
+         "/data/v2/accounts/acc-1/direct-debits", {"entity_id": "ent-1", "page": 0, "size": 50}),
     case("data.scheduled_payments", lambda s: s.data.scheduled_payments("ent-1", "acc-1", page=0), "GET",
-         "/data/v2/accounts/acc-1/scheduled-payments", {"entity_id": "ent-1", "page": 0}),
+         "/data/v2/accounts/acc-1/scheduled-payments", {"entity_id": "ent-1", "page": 0, "size": 50}),
     case("data.standing_orders", lambda s: s.data.standing_orders("ent-1", "acc-1"), "GET",
-         "/data/v2/accounts/acc-1/standing-orders", {"entity_id": "ent-1"}),
+         "/data/v2/accounts/acc-1/standing-orders", {"entity_id": "ent-1", "page": 0, "size": 50}),
     case("data.create_refresh", lambda s: s.data.create_refresh("ent-1"), "POST", "/data/v2/refreshes",
          body={"entity_id": "ent-1"}, answer={"refresh_id": "rf-1", "status": "OK"}),
     case("data.list_refreshes", lambda s: s.data.list_refreshes("ent-1", page=1, size=10), "GET",
@@ -144,8 +148,12 @@ CASES = [
     case("payments.get_payment", lambda s: s.payments.get_payment("pay-1"), "GET", "/payments/v1/pay-1",
          answer={"id": "pay-1", "status": "ACCEPTED_BY_BANK"}),
     case("payments.create_destination", lambda s: s.payments.create_destination(
-        {"name": "Acme", "iban": "AE07"}, display_name="ACME", iban="AE08"), "POST", "/payments/v1/destinations",
-        body={"name": "Acme", "iban": "AE08", "display_name": "ACME"}, answer=DEST),
+        name="Acme", display_name="ACME", iban="AE08", address="1 Road", city="Dubai", country="ARE",
+        bank_type="RETAIL", government_identifier={"type": "EMIRATES_ID", "value": "784-1"}, customer_id="cus-1"),
+        "POST", "/payments/v1/destinations",
+        body={"name": "Acme", "iban": "AE08", "display_name": "ACME", "address": "1 Road", "city": "Dubai",
+              "country": "ARE", "bank_type": "RETAIL", "customer_id": "cus-1",
+              "government_identifier": {"type": "EMIRATES_ID", "value": "784-1"}}, answer=DEST),
     case("payments.list_destinations", lambda s: s.payments.list_destinations(), "GET",
          "/payments/v1/destinations", answer=[DEST]),
     case("payments.get_destination", lambda s: s.payments.get_destination("pd-1"), "GET",
@@ -166,15 +174,17 @@ CASES = [
     case("insights.expenses", lambda s: s.insights.expenses("ent-1", async_=True), "GET", "/insights/v2/expenses",
          {"entity_id": "ent-1", "async": "true"}),
     case("insights.cashflows", lambda s: s.insights.cashflows("ent-1", dt.date(2025, 6, 1)), "GET",
-         "/insights/v2/assets/cashflows", {"entity_id": "ent-1", "start_date": "2025-06-01"}),
+         "/insights/v2/assets/cashflows", {"entity_id": "ent-1", "start_date": "2025-06-01", "async": "false"}),
+    case("insights.expenses-sync", lambda s: s.insights.expenses("ent-1"), "GET", "/insights/v2/expenses",
+         {"entity_id": "ent-1", "async": "false"}),
     case("insights.name_verification", lambda s: s.insights.name_verification("ent-1", "Jane Doe"), "POST",
-         "/insights/v1/name-verification", body={"entity_id": "ent-1", "full_name": "Jane Doe"},
+         "/insights/v1/name-verification", body={"entity_id": "ent-1", "full_name": "Jane Doe", "async": False},
          answer={"status": "OK", "match_type": "PERFECT_MATCH"}),
     # verifications
     case("verifications.verify_account", lambda s: s.verifications.verify_account(
-        "AE070331234567890123456", country_code="ARE", full_name="Jane Doe",
+        "AE070331234567890123456", country_code="AE", full_name="Jane Doe",
         identifications=[{"type": "EMIRATES_ID", "value": "784-3"}]), "POST", "/verifications/v1/accounts",
-        body={"country_code": "ARE", "type": "PERSONAL",
+        body={"country_code": "AE", "type": "PERSONAL",
               "account_details": {"type": "IBAN", "value": "AE070331234567890123456"},
               "identifications": [{"type": "FULL_NAME", "value": "Jane Doe"},
                                   {"type": "EMIRATES_ID", "value": "784-3"}]},
@@ -204,10 +214,11 @@ def test_endpoint(session: LeanSession, mock: responses.RequestsMock, call: Call
 @responses.activate
 def test_banks_list_can_repeat_list_parameters(session: LeanSession) -> None:
     responses.get(f"{BASE}/banks/v1/", json=[],
-                  match=[matchers.query_param_matcher({"country_codes": ["ARE", "SAU"]})])
+                  match=[matchers.query_param_matcher({"account_types": "PERSONAL", "country_codes": ["ARE", "SAU"]})])
     session.banks.list_style = "repeat"
     session.banks.list(country_codes=("ARE", "SAU"))
-    assert responses.calls[0].request.url == f"{BASE}/banks/v1/?country_codes=ARE&country_codes=SAU"
+    query = "account_types=PERSONAL&country_codes=ARE&country_codes=SAU"
+    assert responses.calls[0].request.url == f"{BASE}/banks/v1/?{query}"
 
 
 @responses.activate
@@ -265,7 +276,16 @@ def test_ids_are_encoded_into_one_segment(session: LeanSession) -> None:
     pytest.param(lambda s: s.payments.delete_payment_source("cus-1", "a\nb"), id="source-id-newline"),
     pytest.param(lambda s: s.entities.list_by_date_range("01/02/2026", "2026-02-01"), id="bad-date"),
     pytest.param(lambda s: s.data.transactions("ent-1", "acc-1", end_date="2026-13-01"), id="bad-month"),
-    pytest.param(lambda s: s.verifications.verify_account("AE07", country_code="ARE"), id="no-identification"),
+    pytest.param(lambda s: s.verifications.verify_account("AE07", country_code="AE"), id="no-identification"),
+    pytest.param(lambda s: s.verifications.verify_account("AE07", country_code="ARE", full_name="J"),
+                 id="alpha-3-country"),
+    pytest.param(lambda s: s.verifications.verify_account("1", country_code="US", full_name="J",
+                                                          account_details_type="BBAN"), id="bad-details-type"),
+    pytest.param(lambda s: s.insights.cashflows("ent-1", None), id="cashflows-without-start-date"),
+    pytest.param(lambda s: s.customers.get("cus-1", idempotency_kee="x"), id="misspelt-option"),
+    pytest.param(lambda s: s.refunds.process([{"refund_id": "r", "status": "MAYBE"}]), id="refund-decision"),
+    pytest.param(lambda s: s.refunds.create([{"payment_id": "p", "amount": 1}]), id="refund-missing-fields"),
+    pytest.param(lambda s: s.payouts.create([]), id="payout-empty"),
     pytest.param(lambda s: s.customers.iter_customers(page_size=0), id="page-size-zero"),
 ])
 def test_invalid_arguments_are_refused_before_sending(session: LeanSession, call: Call) -> None:
@@ -334,11 +354,11 @@ def test_unknown_customer_on_payment_sources(session: LeanSession) -> None:
 
 @pytest.mark.parametrize(("url", "method", "call"), [
     pytest.param(f"{BASE}/verifications/v1/accounts", "POST",
-                 lambda s: s.verifications.verify_account("AE07", country_code="ARE", full_name="J"),
+                 lambda s: s.verifications.verify_account("AE07", country_code="AE", full_name="J"),
                  id="verify_account"),
     pytest.param(f"{BASE}/insights/v2/income", "POST", lambda s: s.insights.income("ent-1"), id="income"),
     pytest.param(f"{BASE}/insights/v2/expenses", "GET", lambda s: s.insights.expenses("ent-1"), id="expenses"),
-    pytest.param(f"{BASE}/insights/v2/assets/cashflows", "GET", lambda s: s.insights.cashflows("ent-1"),
+    pytest.param(f"{BASE}/insights/v2/assets/cashflows", "GET", lambda s: s.insights.cashflows("ent-1", "2026-01-01"),
                  id="cashflows"),
     pytest.param(f"{BASE}/insights/v1/name-verification", "POST",
                  lambda s: s.insights.name_verification("ent-1", "J"), id="name_verification"),
@@ -355,7 +375,8 @@ def test_insights_and_verifications_raise_on_failed(session: LeanSession, url: s
 
 
 def test_every_resource_group_is_reachable_and_cached(session: LeanSession) -> None:
-    for name in ("banks", "customers", "entities", "data", "data_v1", "payments", "insights", "verifications"):
+    for name in ("banks", "customers", "entities", "data", "data_v1", "payments", "consents", "payouts", "refunds",
+                 "insights", "verifications"):
         group = getattr(session, name)
         assert group is getattr(session, name)
         assert BASE in repr(group)
@@ -387,29 +408,41 @@ def test_aware_datetimes_become_utc_days() -> None:
     ("non_credit_obligations", "/insights/v2/liabilities/non-credit-obligations"),
     ("employment_income", "/insights/v2/income/employment"),
     ("balances", "/insights/v2/assets/balances"),
+    ("freelancer_cashflows", "/insights/v2/assets/freelancers/cashflows"),
 ])
 def test_ksa_insights(session: LeanSession, mock: responses.RequestsMock, method: str, path: str) -> None:
     mock.get(f"{BASE}{path}", json={"status": "OK", "insights": {}},
-             match=[matchers.query_param_matcher({"entity_id": "ent-1", "async": "false", "from": "x"})])
-    assert getattr(session.insights, method)("ent-1", async_=False, params={"from": "x"})["status"] == "OK"
+             match=[matchers.query_param_matcher({"entity_id": "ent-1", "start_date": "2025-01-01", "async": "false"}),
+                    matchers.header_matcher({"lean-correlation-id": "corr-1"})])
+    call = getattr(session.insights, method)
+    assert call("ent-1", dt.date(2025, 1, 1), headers={"lean-correlation-id": "corr-1"})["status"] == "OK"
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("verify_entity", "/verifications/v2/entity"),
-    ("verify_beneficiary_name", "/verifications/v2/beneficiary-name"),
-    ("verify_corporate", "/verifications/v1/corporates"),
-    ("verify_corporate_managers", "/verifications/v1/corporates/managers"),
-    ("verify_freelancer", "/verifications/v1/freelancers"),
+NATIONAL_ID = [{"type": "NATIONAL_ID", "value": "1234567890"}]
+UNIFIED = [{"type": "UNIFIED_NUMBER", "value": "7001234567"}]
+
+
+@pytest.mark.parametrize(("call", "path", "body"), [
+    (lambda s: s.verifications.verify_entity("ent-1", NATIONAL_ID), "/verifications/v2/entity",
+     {"entity_id": "ent-1", "identifications": NATIONAL_ID}),
+    (lambda s: s.verifications.verify_beneficiary_name("SA2810000011100000461309"),
+     "/verifications/v2/beneficiary-name", {"iban": "SA2810000011100000461309"}),
+    (lambda s: s.verifications.verify_corporate(UNIFIED, language="en"), "/verifications/v1/corporates",
+     {"type": "FULL", "language": "en", "identifications": UNIFIED}),
+    (lambda s: s.verifications.verify_corporate_managers(UNIFIED, language="ar"),
+     "/verifications/v1/corporates/managers", {"identifications": UNIFIED, "language": "ar"}),
+    (lambda s: s.verifications.verify_freelancer(NATIONAL_ID), "/verifications/v1/freelancers",
+     {"type": "FULL", "identifications": NATIONAL_ID}),
 ])
-def test_ksa_verifications(session: LeanSession, mock: responses.RequestsMock, method: str, path: str) -> None:
-    body = {"entity_id": "ent-1", "national_id": "1234567890"}
-    mock.post(f"{BASE}{path}", json={"status": "OK"}, match=[matchers.json_params_matcher(body)])
-    assert getattr(session.verifications, method)(body) == {"status": "OK"}
+def test_ksa_verifications(session: LeanSession, mock: responses.RequestsMock, call: Call, path: str,
+                           body: dict[str, Any]) -> None:
+    mock.post(f"{BASE}{path}", json={"status": "OK"}, match=[matchers.json_params_matcher(body, strict_match=True)])
+    assert call(session) == {"status": "OK"}
 
 
 def test_ksa_verification_failure_is_a_data_error(session: LeanSession, mock: responses.RequestsMock) -> None:
     mock.post(f"{BASE}/verifications/v1/freelancers", json={
         "status": "FAILED", "status_detail": {"granular_status_code": "GIVEN_INPUT_CANNOT_BE_VERIFIED"}})
     with pytest.raises(DataFailedError) as info:
-        session.verifications.verify_freelancer({"id": "x"})
+        session.verifications.verify_freelancer(NATIONAL_ID)
     assert info.value.granular_status_code == "GIVEN_INPUT_CANNOT_BE_VERIFIED"

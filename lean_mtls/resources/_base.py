@@ -1,17 +1,68 @@
-"""What every resource shares: the session it calls through and safe paths."""
+"""What every resource shares: the client interface it calls through, the
+per-call options, safe path building and the call itself.
+
+Resources depend on :class:`LeanClient`, a three-method interface, not on
+``LeanSession``: the session implements it, and so can a test double or an
+instrumented wrapper.  Every resource method sends its request through
+:meth:`Resource._call`, which reads the endpoint's method, path, data-status
+and idempotency rule from the one endpoint list
+(:mod:`lean_mtls.resources._endpoints`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Union
 from urllib.parse import quote
 
 from .._concurrent import Concurrency
 from ..errors import InvalidRequestError
-from ._pagination import PageFetcher, PageStyle, iter_items
+from ._endpoints import Endpoint, PageStyle, by_key
+from ._pagination import PageFetcher, iter_items
 
 if TYPE_CHECKING:
-    from .._session import LeanSession
+    import requests
+
+    from .._retry import RetryOption
+
+__all__ = ["CallOptions", "LeanClient", "Resource", "build_path", "new_idempotency_key", "segment"]
+
+#: A per-call timeout: seconds, ``(connect, read)`` seconds, or ``None`` for the session's default.
+TimeoutOption = Union[float, "tuple[float, float]", None]
+
+
+class CallOptions(TypedDict, total=False):
+    """Options every resource method accepts as keyword arguments.
+
+    ``idempotency_key``: sent as ``Idempotency-Key`` (Lean de-duplicates on
+    it, and it makes a POST safe to retry); money-moving calls generate one
+    (uuid4) when not given.  ``timeout``: this call's timeout in seconds or
+    ``(connect, read)``, instead of the session's.  ``retries``: an int or a
+    :class:`~lean_mtls.RetryPolicy` for this call (``0``: no retry).
+    ``headers``: extra headers, e.g. Lean's ``lean-correlation-id``.
+    """
+
+    idempotency_key: str
+    timeout: TimeoutOption
+    retries: RetryOption
+    headers: Mapping[str, str]
+
+
+_OPTION_NAMES = frozenset(CallOptions.__annotations__)
+
+
+class LeanClient(Protocol):
+    """What resources need from a session: send a request, send one and parse
+    its JSON, send a data call (whose ``status`` is checked)."""
+
+    base_url: str
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response: ...
+
+    def request_json(self, method: str, path: str, **kwargs: Any) -> Any: ...
+
+    def request_data(self, method: str, path: str, **kwargs: Any) -> Any: ...
 
 
 def segment(value: object, name: str) -> str:
@@ -31,24 +82,90 @@ def segment(value: object, name: str) -> str:
     return quote(text, safe="")
 
 
+def build_path(template: str, values: Mapping[str, object] | None = None) -> str:
+    """``template`` with each ``{name}`` replaced by ``values[name]`` as one safe segment."""
+    parts = []
+    for part in template.split("/"):
+        if part.startswith("{") and part.endswith("}"):
+            name = part[1:-1]
+            parts.append(segment((values or {}).get(name), name))
+        else:
+            parts.append(part)
+    return "/".join(parts)
+
+
 def drop_none(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
 
+def new_idempotency_key() -> str:
+    """A fresh key for one logical money-moving call."""
+    return str(uuid.uuid4())
+
+
+def request_options(endpoint: Endpoint, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``LeanSession.request`` keyword arguments for ``options`` on ``endpoint``."""
+    unknown = set(options) - _OPTION_NAMES
+    if unknown:
+        raise InvalidRequestError(
+            f"Unknown option(s) for {endpoint.key}: {', '.join(sorted(unknown))}; "
+            f"the per-call options are {', '.join(sorted(_OPTION_NAMES))}."
+        )
+    kwargs: dict[str, Any] = {}
+    key = options.get("idempotency_key")
+    if key is None and endpoint.idempotency != "none":
+        key = new_idempotency_key()
+    if key is not None:
+        if not isinstance(key, str) or not key.strip():
+            raise InvalidRequestError(f"idempotency_key must be a non-empty string, got {key!r}.")
+        kwargs["idempotency_key"] = key
+    headers = options.get("headers")
+    if headers:
+        if not isinstance(headers, Mapping):
+            raise InvalidRequestError(f"headers must be a mapping of names to values, got {type(headers).__name__}.")
+        kwargs["headers"] = dict(headers)
+    for name in ("timeout", "retries"):
+        if options.get(name) is not None:
+            kwargs[name] = options[name]
+    return kwargs
+
+
 class Resource:
-    """Base of the resource groups: holds the session, knows paths, never TLS."""
+    """Base of the resource groups: holds the client, knows paths, never TLS."""
 
-    def __init__(self, session: LeanSession) -> None:
-        self._session = session
+    def __init__(self, client: LeanClient) -> None:
+        self._client = client
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self._session.request_json(method, path, **kwargs)
+    def _call(
+        self,
+        key: str,
+        path_params: Mapping[str, object] | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        options: Mapping[str, Any] | None = None,
+        path: str | None = None,
+    ) -> Any:
+        """Send the request of endpoint ``key`` and return Lean's parsed JSON.
+
+        ``path`` overrides the endpoint's path (a configured alternative);
+        data calls go through :meth:`LeanClient.request_data`.
+        """
+        endpoint = by_key(key)
+        url = path if path is not None else build_path(endpoint.path, path_params)
+        kwargs = request_options(endpoint, options or {})
+        if params:
+            kwargs["params"] = dict(params)
+        if json is not None:
+            kwargs["json"] = json
+        send = self._client.request_data if endpoint.data_call else self._client.request_json
+        return send(endpoint.method, url, **kwargs)
 
     def _iter_items(self, fetch: PageFetcher, style: PageStyle, *, item_key: str | None, page_size: int | None,
                     concurrency: Concurrency) -> Iterator[Any]:
         """The one page walker, with the session's pool size capping ``concurrency``."""
         return iter_items(fetch, style, item_key=item_key, page_size=page_size, concurrency=concurrency,
-                          pool_size=getattr(self._session, "pool_size", None))
+                          pool_size=getattr(self._client, "pool_size", None))
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} of {self._session.base_url}>"
+        return f"<{type(self).__name__} of {self._client.base_url}>"

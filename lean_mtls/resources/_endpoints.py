@@ -347,7 +347,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              regions=("UAE",), contract=False, source="O"),
     # ------------------------------------------------------------------ payouts
     Endpoint("payouts.create", "POST", "/payouts/v1/payment", regions=("UAE",), body_kind="json",
-             idempotency="optional", methods=("payments.create_payout",),
+             idempotency="optional",
              body=(*_q("payment_details", "payment_details[].account_id", "payment_details[].currency",
                        "payment_details[].destination_details",
                        "payment_details[].destination_details[].payment_destination_id",

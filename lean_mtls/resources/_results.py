@@ -19,14 +19,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Union, cast
 
-from ..errors import ConfigurationError, LeanError, LeanTimeout, NotFoundError
-from ._base import Resource, segment
+from ..errors import ConfigurationError, LeanError, LeanTimeout, NotFoundError, ResultPendingError
+from ._base import LeanClient, Resource, segment
 from .types import DataResult
 
 if TYPE_CHECKING:
-    from .._session import LeanSession
+    from typing_extensions import Unpack
+
+    from ._base import CallOptions
 
 #: Seconds ``wait()`` / ``wait_for_results()`` / ``wait=True`` poll before giving up.
 DEFAULT_WAIT_TIMEOUT = 120.0
@@ -89,6 +91,20 @@ class PendingResult:
             )
         return self._waiter(self.results_id, timeout)
 
+    def _not_data(self) -> NoReturn:
+        raise ResultPendingError(
+            f"Lean answered PENDING: call .wait() or pass wait=True (results_id={self.results_id}). "
+            "The data is not there yet; it can also be fetched later with wait_for_results(results_id).",
+        )
+
+    def __getitem__(self, key: str) -> NoReturn:
+        """Indexing a pending result raises :class:`~lean_mtls.errors.ResultPendingError`."""
+        self._not_data()
+
+    def get(self, key: str, default: Any = None) -> NoReturn:
+        """Like indexing: raises :class:`~lean_mtls.errors.ResultPendingError`."""
+        self._not_data()
+
     def __repr__(self) -> str:
         return f"<PendingResult results_id={self.results_id!r}>"
 
@@ -111,16 +127,18 @@ class ResultsResource(Resource):
     pending_statuses: frozenset[str] = frozenset({"PENDING"})
     #: Where results live, e.g. ``/data/v2/results``.
     results_path_prefix: str = ""
+    #: The endpoint list key of the results endpoint.
+    results_key: str = "data.results"
 
     def __init__(
         self,
-        session: LeanSession,
+        client: LeanClient,
         *,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
         backoff: Backoff = DEFAULT_BACKOFF,
     ) -> None:
-        super().__init__(session)
+        super().__init__(client)
         self.sleep: Callable[[float], None] = sleep or time.sleep
         self.clock: Callable[[], float] = clock or time.monotonic
         self.backoff = backoff
@@ -134,41 +152,52 @@ class ResultsResource(Resource):
     def _is_pending(self, body: Any) -> bool:
         return isinstance(body, Mapping) and body.get("status") in self.pending_statuses
 
-    def _resolve(self, body: Any, wait: bool, wait_timeout: float) -> DataOrPending:
-        """Wrap a PENDING body in a :class:`PendingResult` (waiting on it if asked)."""
+    def _resolve(self, body: Any, wait: bool, wait_timeout: float,
+                 options: Mapping[str, Any] | None = None) -> DataOrPending:
+        """Wrap a PENDING body in a :class:`PendingResult` (waiting on it if asked).
+
+        The polls made while waiting use the call's ``timeout``/``retries``/``headers``
+        options (never its idempotency key: a poll is a GET)."""
         if not self._is_pending(body):
             return cast(DataResult, body)
-        pending = PendingResult(body, self._wait)
+        poll_options = {k: v for k, v in (options or {}).items() if k != "idempotency_key"}
+
+        def waiter(results_id: str, timeout: float) -> DataResult:
+            return self.wait_for_results(results_id, wait_timeout=timeout, **poll_options)
+
+        pending = PendingResult(body, waiter)
         return pending.wait(wait_timeout) if wait else pending
 
-    def _wait(self, results_id: str, timeout: float) -> DataResult:
-        return self.wait_for_results(results_id, timeout=timeout)
+    def _fetch_result(self, results_id: str, options: Mapping[str, Any]) -> Any:
+        return self._call(self.results_key, params=None, options=options, path=self._results_path(results_id))
 
-    def results(self, results_id: str) -> DataOrPending:
+    def results(self, results_id: str, **options: Unpack[CallOptions]) -> DataOrPending:
         """Fetch a result once (``GET <results prefix>/{results_id}``).
 
         Lean serves only ids it announced in a PENDING answer; others are a
         404 ``UNKNOWN_RESULTS_ID`` (:class:`~lean_mtls.errors.NotFoundError`).
         """
-        body = self._session._request_data("GET", self._results_path(results_id))
-        return self._resolve(body, False, 0.0)
+        return self._resolve(self._fetch_result(results_id, options), False, 0.0)
 
     def wait_for_results(
         self,
         results_id: str,
         *,
-        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
         backoff: Backoff | None = None,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
         retry_not_found: bool = False,
+        **options: Unpack[CallOptions],
     ) -> DataResult:
         """Poll the results endpoint until the status is no longer PENDING.
 
         Polls at once, then after each delay of ``backoff`` (capped, and never
-        past ``timeout``).  Raises :class:`~lean_mtls.errors.LeanTimeout` when
-        ``timeout`` seconds pass while still PENDING; FAILED,
+        past ``wait_timeout``).  Raises :class:`~lean_mtls.errors.LeanTimeout`
+        when ``wait_timeout`` seconds pass while still PENDING; FAILED,
         RECONNECT_REQUIRED and CONSENT_EXPIRED raise their data-status errors.
+        ``timeout=`` is, as on every resource method, the timeout of each
+        HTTP request (poll), not of the wait.
 
         Whether Lean answers 404 ``UNKNOWN_RESULTS_ID`` before its
         ``results.ready`` webhook is UNCERTAIN: ``retry_not_found=True``
@@ -178,18 +207,18 @@ class ResultsResource(Resource):
         delays = (backoff or self.backoff).delays()
         started, polls = clock(), 0
         while True:
-            body = self._poll(results_id, retry_not_found)
+            body = self._poll(results_id, retry_not_found, options)
             polls += 1
             if body is not None and not self._is_pending(body):
                 return cast(DataResult, body)
             waited = clock() - started
-            if waited >= timeout:
+            if waited >= wait_timeout:
                 raise self._timeout(results_id, waited, polls)
-            sleep(min(next(delays), timeout - waited))
+            sleep(min(next(delays), wait_timeout - waited))
 
-    def _poll(self, results_id: str, retry_not_found: bool) -> Any:
+    def _poll(self, results_id: str, retry_not_found: bool, options: Mapping[str, Any]) -> Any:
         try:
-            return self._session._request_data("GET", self._results_path(results_id))
+            return self._fetch_result(results_id, options)
         except NotFoundError:
             if retry_not_found:
                 return None

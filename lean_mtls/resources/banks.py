@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from ._base import Resource, drop_none
 from ._params import ListStyle, query_list
 from .types import Bank
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._base import CallOptions
+
 __all__ = ["Banks"]
+
+#: Lean's default ``account_types`` (LEAN_API.md, P).
+DEFAULT_ACCOUNT_TYPES = "PERSONAL"
 
 
 class Banks(Resource):
@@ -24,18 +32,20 @@ class Banks(Resource):
 
     def list(
         self,
-        account_types: str | None = None,
+        account_types: str = DEFAULT_ACCOUNT_TYPES,
         *,
         customer_id: str | None = None,
         bank_type: str | None = None,
         country_codes: str | Sequence[str] | None = None,
         connection_types: str | Sequence[str] | None = None,
+        **options: Unpack[CallOptions],
     ) -> builtins.list[Bank]:
         """Banks supported by Lean, as a list of bank objects.
 
-        ``account_types`` is ``"PERSONAL"`` (Lean's default) or ``"BUSINESS"``;
-        ``bank_type`` e.g. ``"RETAIL"``; ``country_codes`` ISO alpha-3 codes
-        (``["ARE"]``); ``connection_types`` ``OPEN_BANKING`` and/or
+        ``account_types`` is ``"PERSONAL"`` (Lean's default, always sent as
+        Lean's own request does) or ``"BUSINESS"``.  From Lean's OpenAPI
+        files: ``bank_type`` e.g. ``"RETAIL"``; ``country_codes`` ISO alpha-3
+        codes (``["ARE"]``); ``connection_types`` ``OPEN_BANKING`` and/or
         ``DIRECT_CONNECTION``.  Lists are sent comma-separated (see
         :attr:`list_style`).
         """
@@ -46,4 +56,4 @@ class Banks(Resource):
             "country_codes": query_list(country_codes, self.list_style),
             "connection_types": query_list(connection_types, self.list_style),
         })
-        return cast("builtins.list[Bank]", self._request("GET", "/banks/v1/", params=params or None))
+        return cast("builtins.list[Bank]", self._call("banks.list", params=params, options=options))

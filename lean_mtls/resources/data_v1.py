@@ -13,11 +13,18 @@ class attribute :attr:`DataV1.prefix`; set it per session with
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._base import drop_none
 from ._params import DateLike, iso_date
 from ._results import DEFAULT_WAIT_TIMEOUT, DataOrPending, ResultsResource
+from .types import DataResult
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._base import CallOptions
 
 __all__ = ["DataV1"]
 
@@ -32,41 +39,100 @@ class DataV1(ResultsResource):
 
     #: UNCERTAIN: ``/data/v1`` (current docs) or ``/v1`` (older docs).
     prefix: str = "/data/v1"
+    results_key = "data_v1.results"
 
     def _results_prefix(self) -> str:
         return f"{self.prefix}/results"
 
-    def _post(self, name: str, payload: dict[str, Any], wait: bool, wait_timeout: float) -> DataOrPending:
-        result = self._session._request_data("POST", f"{self.prefix}/{name}", json=payload)
-        return self._resolve(result, wait, wait_timeout)
+    def _post(
+        self, name: str, payload: dict[str, Any], wait: bool, wait_timeout: float, options: Mapping[str, Any],
+    ) -> DataOrPending:
+        body = self._call(f"data_v1.{name}", json=payload, options=options, path=f"{self.prefix}/{name}")
+        return self._resolve(body, wait, wait_timeout, options)
 
-    def identity(self, entity_id: str, *, async_: bool | None = None, wait: bool = False,
-                 wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> DataOrPending:
+    @overload
+    def identity(
+        self, entity_id: str, *, async_: bool | None = None, wait: Literal[True], wait_timeout: float = ...,
+        **options: Unpack[CallOptions],
+    ) -> DataResult: ...
+
+    @overload
+    def identity(
+        self, entity_id: str, *, async_: bool | None = None, wait: bool = False, wait_timeout: float = ...,
+        **options: Unpack[CallOptions],
+    ) -> DataOrPending: ...
+
+    def identity(
+        self, entity_id: str, *, async_: bool | None = None, wait: bool = False,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT, **options: Unpack[CallOptions],
+    ) -> DataOrPending:
         """``POST /data/v1/identity`` with ``{entity_id, async}``."""
-        return self._post("identity", drop_none({"entity_id": entity_id, "async": async_}), wait, wait_timeout)
+        payload = drop_none({"entity_id": entity_id, "async": async_})
+        return self._post("identity", payload, wait, wait_timeout, options)
 
-    def accounts(self, entity_id: str, *, async_: bool | None = None, wait: bool = False,
-                 wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> DataOrPending:
+    @overload
+    def accounts(
+        self, entity_id: str, *, async_: bool | None = None, wait: Literal[True], wait_timeout: float = ...,
+        **options: Unpack[CallOptions],
+    ) -> DataResult: ...
+
+    @overload
+    def accounts(
+        self, entity_id: str, *, async_: bool | None = None, wait: bool = False, wait_timeout: float = ...,
+        **options: Unpack[CallOptions],
+    ) -> DataOrPending: ...
+
+    def accounts(
+        self, entity_id: str, *, async_: bool | None = None, wait: bool = False,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT, **options: Unpack[CallOptions],
+    ) -> DataOrPending:
         """``POST /data/v1/accounts`` with ``{entity_id, async}``."""
-        return self._post("accounts", drop_none({"entity_id": entity_id, "async": async_}), wait, wait_timeout)
+        payload = drop_none({"entity_id": entity_id, "async": async_})
+        return self._post("accounts", payload, wait, wait_timeout, options)
 
-    def balance(self, entity_id: str, account_id: str, *, async_: bool | None = None, wait: bool = False,
-                wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> DataOrPending:
+    @overload
+    def balance(
+        self, entity_id: str, account_id: str, *, async_: bool | None = None, wait: Literal[True],
+        wait_timeout: float = ..., **options: Unpack[CallOptions],
+    ) -> DataResult: ...
+
+    @overload
+    def balance(
+        self, entity_id: str, account_id: str, *, async_: bool | None = None, wait: bool = False,
+        wait_timeout: float = ..., **options: Unpack[CallOptions],
+    ) -> DataOrPending: ...
+
+    def balance(
+        self, entity_id: str, account_id: str, *, async_: bool | None = None, wait: bool = False,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT, **options: Unpack[CallOptions],
+    ) -> DataOrPending:
         """``POST /data/v1/balance`` with ``{entity_id, account_id, async}``."""
         payload = drop_none({"entity_id": entity_id, "account_id": account_id, "async": async_})
-        return self._post("balance", payload, wait, wait_timeout)
+        return self._post("balance", payload, wait, wait_timeout, options)
 
-    def transactions(self, entity_id: str, account_id: str, *, insights: bool | None = None,
-                     start_date: DateLike | None = None, end_date: DateLike | None = None,
-                     async_: bool | None = None, wait: bool = False,
-                     wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> DataOrPending:
+    @overload
+    def transactions(
+        self, entity_id: str, account_id: str, *, insights: bool | None = None, start_date: DateLike | None = None,
+        end_date: DateLike | None = None, async_: bool | None = None, wait: Literal[True], wait_timeout: float = ...,
+        **options: Unpack[CallOptions],
+    ) -> DataResult: ...
+
+    @overload
+    def transactions(
+        self, entity_id: str, account_id: str, *, insights: bool | None = None, start_date: DateLike | None = None,
+        end_date: DateLike | None = None, async_: bool | None = None, wait: bool = False, wait_timeout: float = ...,
+        **options: Unpack[CallOptions],
+    ) -> DataOrPending: ...
+
+    def transactions(
+        self, entity_id: str, account_id: str, *, insights: bool | None = None, start_date: DateLike | None = None,
+        end_date: DateLike | None = None, async_: bool | None = None, wait: bool = False,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT, **options: Unpack[CallOptions],
+    ) -> DataOrPending:
         """``POST /data/v1/transactions`` with ``{entity_id, account_id, insights, async}``.
 
         ``start_date``/``end_date`` are sent as ``YYYY-MM-DD`` only when given:
-        whether v1 honours them is UNCERTAIN (not in Lean's v1 docs).
-        """
-        payload = drop_none({
-            "entity_id": entity_id, "account_id": account_id, "insights": insights, "async": async_,
-            "start_date": iso_date(start_date, "start_date"), "end_date": iso_date(end_date, "end_date"),
-        })
-        return self._post("transactions", payload, wait, wait_timeout)
+        whether v1 honours them is UNCERTAIN (not in Lean's v1 docs)."""
+        payload = drop_none({"entity_id": entity_id, "account_id": account_id, "insights": insights, "async": async_,
+            "start_date": iso_date(start_date, "start_date"), "end_date": iso_date(end_date, "end_date")})
+        return self._post("transactions", payload, wait, wait_timeout, options)

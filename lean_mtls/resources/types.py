@@ -1,7 +1,9 @@
 """Typed views of Lean's JSON objects, for editors and type checkers.
 
-Every ``TypedDict`` here is ``total=False`` and describes the fields listed in
-LEAN_API.md (Lean's Postman collections and OpenAPI files).  The resource
+Every ``TypedDict`` here is ``total=False`` and has the keys of Lean's example
+answers (Lean's Postman collections, as vendored in
+``lean_mtls/testing/lean_contract.json``; ``tests/test_conformance_sdk.py``
+checks each against them) plus fields from Lean's OpenAPI files.  The resource
 methods return Lean's parsed JSON as is, merely *typed* as these dicts: no
 field is renamed, converted or dropped, so fields Lean adds later are still
 there (read them with ``obj.get("new_field")``).  Amounts stay JSON numbers
@@ -14,23 +16,43 @@ from typing import Any, Optional, TypedDict
 
 __all__ = [
     "Account",
+    "AccountOnFilePayment",
     "Amount",
     "Balance",
     "Bank",
+    "Beneficiary",
+    "Consent",
+    "ConsentBalance",
+    "ConsentHistory",
+    "ConsentHistoryEvent",
+    "ConsentPage",
     "Customer",
     "CustomerPage",
     "DataResult",
+    "DirectDebit",
     "Entity",
     "EntityPage",
     "GovernmentIdentifier",
+    "Identity",
     "Page",
     "Payment",
     "PaymentDestination",
     "PaymentIntent",
     "PaymentIntentPage",
     "PaymentSource",
+    "Payout",
+    "PayoutCreated",
+    "PayoutDestination",
+    "PayoutHistory",
+    "PayoutIntent",
+    "PayoutPage",
+    "PayoutSummary",
     "Refresh",
     "RefreshPage",
+    "Refund",
+    "RefundPage",
+    "ScheduledPayment",
+    "StandingOrder",
     "StatusDetail",
     "Transaction",
 ]
@@ -293,3 +315,278 @@ class PaymentSource(TypedDict, total=False):
     bank_identifier: str
     beneficiaries: list[dict[str, Any]]
     accounts: list[dict[str, Any]]
+
+
+# ---------------------------------------------------------------------- Data API v2 items
+
+
+class Identity(TypedDict, total=False):
+    """An item of ``GET /data/v2/identity`` (``data.identities``) and
+    ``GET /data/v2/accounts/{account_id}/identities``."""
+
+    entity_id: str
+    full_legal_name: str
+    name: str
+    national_id: str
+    birth_date: str
+    gender: Optional[str]
+    email_address: str
+    legal_structure: Any
+    phone: str
+    mobile_number: str
+    address: dict[str, Any]
+    account_role: str
+    party_type: str
+    party_id: str
+    party_number: str
+    regional_data: Any
+
+
+class Beneficiary(TypedDict, total=False):
+    """An item of ``GET /data/v2/accounts/{account_id}/beneficiaries``."""
+
+    account_id: str
+    account_holder_name: str
+    account_holder_short_name: str
+    beneficiary_id: str
+    beneficiary_type: str
+    creditor_agent: dict[str, Any]
+    creditor_account: dict[str, Any]
+    reference: str
+    supplementary_data: Any
+    regional_data: Any
+
+
+class DirectDebit(TypedDict, total=False):
+    """An item of ``GET /data/v2/accounts/{account_id}/direct-debits``."""
+
+    account_id: str
+    direct_debit_id: str
+    status_code: str
+    frequency: str
+    mandate_identification: str
+    name: str
+    previous_payment_date_time: str
+    previous_payment_amount: Amount
+    regional_data: Any
+
+
+class ScheduledPayment(TypedDict, total=False):
+    """An item of ``GET /data/v2/accounts/{account_id}/scheduled-payments``."""
+
+    account_id: str
+    scheduled_payment_id: str
+    scheduled_type: str
+    scheduled_payment_date_time: str
+    debtor_reference: str
+    reference: Any
+    instructed_amount: Amount
+    creditor_agent: dict[str, Any]
+    creditor_account: dict[str, Any]
+    regional_data: Any
+
+
+class StandingOrder(TypedDict, total=False):
+    """An item of ``GET /data/v2/accounts/{account_id}/standing-orders``
+    (``frequency`` is an object in Lean's answers)."""
+
+    account_id: str
+    standing_order_id: str
+    standing_order_status_code: str
+    first_payment_date_time: str
+    last_payment_date_time: str
+    next_payment_date_time: str
+    final_payment_date_time: str
+    frequency: dict[str, Any]
+    number_of_payments: int
+    reference: Any
+    standing_order_type: str
+    purpose: str
+    first_payment_amount: Amount
+    last_payment_amount: Amount
+    next_payment_amount: Amount
+    final_payment_amount: Amount
+    creditor_agent: dict[str, Any]
+    creditor_account: Any
+    regional_data: Any
+
+
+# ---------------------------------------------------------------------- account on file
+
+
+class Consent(TypedDict, total=False):
+    """An account-on-file consent.  ``GET /consents/{consent_id}`` and the
+    list answer ``consent_id`` and ``payment_purpose``; the create answer
+    (``POST /consents/account-on-file``) ``id`` and ``purpose``.  ``status``
+    e.g. ``AWAITING_AUTHORISATION``."""
+
+    id: str
+    consent_id: str
+    bank_identifier: Optional[str]
+    application_id: str
+    start_date_time: str
+    expiration_date_time: str
+    customer_id: str
+    status: str
+    destination_account_id: str
+    reference: str
+    consented_account: Optional[dict[str, Any]]
+    currency: str
+    purpose: str
+    payment_purpose: dict[str, Any]
+    control_parameters: dict[str, Any]
+    payment_consumption: dict[str, Any]
+    immediate_payment: Optional[dict[str, Any]]
+
+
+class ConsentPage(TypedDict, total=False):
+    """One page of ``GET /consents/v1``."""
+
+    data: list[Consent]
+    page: Page
+
+
+class ConsentHistoryEvent(TypedDict, total=False):
+    """An item of ``GET /consents/{consent_id}/history``."""
+
+    id: str
+    type: str
+    description: str
+    timestamp: str
+    updated_by: str
+    reason: Any
+
+
+class ConsentHistory(TypedDict, total=False):
+    """``GET /consents/{consent_id}/history``: ``{"data": [...], "page": {...}}``."""
+
+    data: list[ConsentHistoryEvent]
+    page: Page
+
+
+#: ``GET /consents/{consent_id}/balance``: Lean recorded no example answer (returned as parsed).
+ConsentBalance = dict[str, Any]
+#: ``POST /payments/account-on-file``: Lean recorded no example answer (returned as parsed).
+AccountOnFilePayment = dict[str, Any]
+
+
+# ---------------------------------------------------------------------- payouts and refunds
+
+
+class Payout(TypedDict, total=False):
+    """``GET /payouts/v1/{payment_id}``."""
+
+    id: str
+    payment_intent_id: str
+    payment_source_id: str
+    sender_details: dict[str, Any]
+    recipient_details: dict[str, Any]
+    amount: float
+    currency: str
+    description: str
+    submission_timestamp: str
+    initiation_timestamp: str
+    status: str
+    post_initiation_status: Optional[str]
+    bank_transaction_reference: Optional[str]
+    granular_status_code: Any
+    status_additional_details: Any
+
+
+class PayoutSummary(TypedDict, total=False):
+    """An item of ``GET /payouts/v1/payments`` (``content``)."""
+
+    recipient_name: str
+    recipient_bank_name: str
+    recipient_iban: str
+    recipient_cool_off_expiry: str
+    recipient_address: str
+    recipient_city: str
+    recipient_country: str
+    description: str
+    currency: str
+    amount: float
+    created_at: str
+    updated_at: str
+    payment_intent_id: str
+    auto_authorized: bool
+    pending_manual_authorization: bool
+    status: str
+    post_initiation_status: Any
+    bank_transaction_reference: Any
+
+
+class PayoutPage(TypedDict, total=False):
+    """One page of ``GET /payouts/v1/payments``."""
+
+    content: list[PayoutSummary]
+    page: Page
+
+
+class PayoutCreated(TypedDict, total=False):
+    """``POST /payouts/v1/payment``: the payments made, per destination."""
+
+    end_user_id: str
+    payouts_payment_details: list[dict[str, Any]]
+
+
+class PayoutHistory(TypedDict, total=False):
+    """``GET /payouts/v1/payments/{payment_id}/history``: ``content`` items are
+    ``{payment_id, events: [...]}``."""
+
+    content: list[dict[str, Any]]
+    page: Page
+
+
+class PayoutIntent(TypedDict, total=False):
+    """``GET /payouts/v1/intents/{payment_intent_id}``."""
+
+    payment_intent_id: str
+    customer_id: str
+    amount: float
+    currency: str
+    description: str
+    external_reference: Any
+    payment: dict[str, Any]
+    payment_destination: dict[str, Any]
+
+
+class PayoutDestination(TypedDict, total=False):
+    """An item of ``POST /payouts/v1/payment/destinations``'s answer
+    (``status`` e.g. ``CONFIRMED``)."""
+
+    add_beneficiary_task_id: str
+    destination_id: str
+    bank_identifier: str
+    iban: str
+    account_number: str
+    display_name: str
+    status: str
+
+
+class Refund(TypedDict, total=False):
+    """A refund: an item of ``GET /payouts/refunds`` (``content``) and of the
+    answers of ``POST``/``PUT /payouts/refunds``."""
+
+    refund_id: str
+    deposit_amount: float
+    deposit_currency: str
+    payment_id: str
+    status: str
+    amount: float
+    currency: str
+    reason_code: str
+    description: str
+    external_reference: str
+    beneficiary: dict[str, Any]
+    created_at: str
+    created_by: str
+    actioned_by: str
+    refund_intent_id: Any
+
+
+class RefundPage(TypedDict, total=False):
+    """One page of ``GET /payouts/refunds``."""
+
+    content: list[Refund]
+    page: Page

@@ -1,80 +1,139 @@
-"""Verifications: does this IBAN belong to this person or company?
+"""Verifications: does this account belong to this person or company?
 
-A stateless check, no customer or entity involved.  Lean reports business
-failures (LEAN_ERROR, BANK_ISSUE, UNSUPPORTED_BY_BANK, DISABLED_BY_LEAN,
-GIVEN_INPUT_CANNOT_BE_VERIFIED) as HTTP 200 with ``status: FAILED``, so the
-call goes through ``LeanSession._request_data`` and those raise
+Stateless checks, no customer or entity involved (except KSA's entity
+ownership).  Lean reports business failures (LEAN_ERROR, BANK_ISSUE,
+UNSUPPORTED_BY_BANK, DISABLED_BY_LEAN, GIVEN_INPUT_CANNOT_BE_VERIFIED) as
+HTTP 200 with ``status: FAILED``: these are data calls, and those raise
 :class:`~lean_mtls.errors.DataFailedError`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ..errors import InvalidRequestError
 from ._base import Resource
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._base import CallOptions
+
 __all__ = ["Verifications"]
+
+#: ``[{"type": "NATIONAL_ID", "value": "..."}]``: Lean's identification objects.
+Identifications = Sequence[Mapping[str, str]]
+AccountDetailsType = Literal["IBAN", "ACCOUNT_ID"]
+BankIdentifierType = Literal["BIC", "CLEARING_ID"]
+
+_ALPHA2 = re.compile(r"[A-Z]{2}")
+_ACCOUNT_DETAILS_TYPES = ("IBAN", "ACCOUNT_ID")
+_BANK_IDENTIFIER_TYPES = ("BIC", "CLEARING_ID")
+
+
+def _identifications(values: Identifications, what: str) -> list[dict[str, str]]:
+    items = [dict(item) for item in values]
+    if not items:
+        raise InvalidRequestError(f"{what} needs at least one identification, e.g. "
+                                  '[{"type": "NATIONAL_ID", "value": "..."}].')
+    for item in items:
+        if set(item) != {"type", "value"}:
+            raise InvalidRequestError(f"Each identification is {{'type': ..., 'value': ...}}, got keys {sorted(item)}.")
+    return items
+
+
+def _choice(value: str, allowed: Sequence[str], name: str) -> str:
+    if value not in allowed:
+        raise InvalidRequestError(f"{name} must be one of {', '.join(allowed)} (Lean's values), got {value!r}.")
+    return value
 
 
 class Verifications(Resource):
-    """``/verifications/v1``."""
+    """``/verifications/v1`` and ``/verifications/v2``."""
 
     def verify_account(
         self,
-        iban: str,
+        account_value: str,
         *,
         country_code: str,
         full_name: str | None = None,
-        identifications: Sequence[Mapping[str, str]] = (),
+        identifications: Identifications = (),
         account_type: str = "PERSONAL",
+        account_details_type: AccountDetailsType = "IBAN",
+        bank_identifier: str | None = None,
+        bank_identifier_type: BankIdentifierType = "BIC",
+        **options: Unpack[CallOptions],
     ) -> dict[str, Any]:
-        """``POST /verifications/v1/accounts``.
+        """``POST /verifications/v1/accounts``: does the account belong to this person or company?
 
         Sends ``{country_code, type: account_type, account_details: {type:
-        "IBAN", value: iban}, identifications: [...]}``.  ``full_name`` adds
-        ``{"type": "FULL_NAME", "value": full_name}``; ``identifications`` adds
-        others as given (e.g. ``{"type": "EMIRATES_ID", "value": ...}``).  At
-        least one identification is required.  ``country_code`` has no default:
-        Lean's docs do not say whether it is alpha-2 (``"AE"``) or alpha-3
-        (``"ARE"``) here (UNCERTAIN); other endpoints use alpha-3.
+        account_details_type, value: account_value}, identifications: [...]}``
+        and, when ``bank_identifier`` is given, ``bank_identifier: {type:
+        bank_identifier_type, value: bank_identifier}``.  Following Lean's
+        per-country examples: ``account_details_type`` is ``"IBAN"`` (AE, SA,
+        BE, FR, ...) or ``"ACCOUNT_ID"`` (US, GB, IN, ...); ``bank_identifier``
+        a ``"BIC"`` (e.g. ``"MTBLBDDH"``) or a ``"CLEARING_ID"`` (e.g. an IFSC
+        or sort code); ``country_code`` ISO 3166 alpha-2 (``"AE"``, ``"SA"``,
+        ``"GB"``); ``account_type`` ``"PERSONAL"`` or ``"BUSINESS"``.
+        ``full_name`` adds ``{"type": "FULL_NAME", "value": full_name}``;
+        ``identifications`` adds others as given (``GIVEN_NAME``,
+        ``EMIRATES_ID``, ...).  At least one identification is required.
         """
         idents = [{"type": "FULL_NAME", "value": full_name}] if full_name is not None else []
         idents += [dict(item) for item in identifications]
         if not idents:
             raise InvalidRequestError("verify_account needs full_name= or identifications= to compare against.")
-        payload = {
+        if not isinstance(country_code, str) or not _ALPHA2.fullmatch(country_code):
+            raise InvalidRequestError(
+                f"country_code must be an ISO 3166 alpha-2 code such as 'AE', 'SA' or 'GB', got {country_code!r}.")
+        payload: dict[str, Any] = {
             "country_code": country_code,
             "type": account_type,
-            "account_details": {"type": "IBAN", "value": iban},
+            "account_details": {"type": _choice(account_details_type, _ACCOUNT_DETAILS_TYPES, "account_details_type"),
+                                "value": account_value},
             "identifications": idents,
         }
-        return cast("dict[str, Any]", self._session._request_data("POST", "/verifications/v1/accounts", json=payload))
+        if bank_identifier is not None:
+            kind = _choice(bank_identifier_type, _BANK_IDENTIFIER_TYPES, "bank_identifier_type")
+            payload["bank_identifier"] = {"type": kind, "value": bank_identifier}
+        return self._post("verifications.verify_account", payload, options)
+
+    def _post(self, key: str, payload: Any, options: Any) -> dict[str, Any]:
+        return cast("dict[str, Any]", self._call(key, json=payload, options=options))
 
     # ------------------------------------------------------------------ KSA
-    # LEAN_API.md lists these KSA paths without their bodies: the body is sent
-    # as given (UNCERTAIN shapes; see Lean's KSA Postman collection).
 
-    def _post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        return cast("dict[str, Any]", self._session._request_data("POST", path, json=dict(body)))
+    def verify_entity(self, entity_id: str, identifications: Identifications,
+                      **options: Unpack[CallOptions]) -> dict[str, Any]:
+        """KSA: ``POST /verifications/v2/entity``: does the entity belong to the person
+        (``identifications`` e.g. ``[{"type": "NATIONAL_ID", "value": "..."}]``)?"""
+        payload = {"entity_id": entity_id, "identifications": _identifications(identifications, "verify_entity")}
+        return self._post("verifications.verify_entity", payload, options)
 
-    def verify_entity(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """KSA: ``POST /verifications/v2/entity``."""
-        return self._post("/verifications/v2/entity", body)
+    def verify_beneficiary_name(self, iban: str, **options: Unpack[CallOptions]) -> dict[str, Any]:
+        """KSA: ``POST /verifications/v2/beneficiary-name`` with ``{iban}``: the account holder's name."""
+        return self._post("verifications.verify_beneficiary_name", {"iban": iban}, options)
 
-    def verify_beneficiary_name(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """KSA: ``POST /verifications/v2/beneficiary-name``."""
-        return self._post("/verifications/v2/beneficiary-name", body)
+    def verify_corporate(self, identifications: Identifications, *, language: str, type: str = "FULL",  # noqa: A002
+                         **options: Unpack[CallOptions]) -> dict[str, Any]:
+        """KSA: ``POST /verifications/v1/corporates`` with ``{type, language, identifications}``
+        (e.g. ``[{"type": "UNIFIED_NUMBER", "value": "..."}]``; ``type`` ``FULL`` as in Lean's example)."""
+        payload = {"type": type, "language": language,
+                   "identifications": _identifications(identifications, "verify_corporate")}
+        return self._post("verifications.verify_corporate", payload, options)
 
-    def verify_corporate(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """KSA: ``POST /verifications/v1/corporates``."""
-        return self._post("/verifications/v1/corporates", body)
+    def verify_corporate_managers(self, identifications: Identifications, *, language: str,
+                                  **options: Unpack[CallOptions]) -> dict[str, Any]:
+        """KSA: ``POST /verifications/v1/corporates/managers`` with ``{identifications, language}``."""
+        payload = {"identifications": _identifications(identifications, "verify_corporate_managers"),
+                   "language": language}
+        return self._post("verifications.verify_corporate_managers", payload, options)
 
-    def verify_corporate_managers(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """KSA: ``POST /verifications/v1/corporates/managers``."""
-        return self._post("/verifications/v1/corporates/managers", body)
-
-    def verify_freelancer(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """KSA: ``POST /verifications/v1/freelancers``."""
-        return self._post("/verifications/v1/freelancers", body)
+    def verify_freelancer(self, identifications: Identifications, *, type: str = "FULL",  # noqa: A002
+                          **options: Unpack[CallOptions]) -> dict[str, Any]:
+        """KSA: ``POST /verifications/v1/freelancers`` with ``{type, identifications}``
+        (e.g. ``[{"type": "NATIONAL_ID", "value": "..."}]``)."""
+        payload = {"type": type, "identifications": _identifications(identifications, "verify_freelancer")}
+        return self._post("verifications.verify_freelancer", payload, options)

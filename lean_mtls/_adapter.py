@@ -42,6 +42,7 @@ from ._exceptions import (
     map_transport_error,
     negotiation_failed,
 )
+from ._response import unsupported_content_codings
 from ._retry import DEFAULT_RETRY, BodyReplay, RetryPolicy, call_policy
 from ._tls import ResumingSSLContext, session_key
 from .errors import (
@@ -444,9 +445,12 @@ class LeanAdapter(HTTPAdapter):
         limit = self.max_response_bytes
         if _declared_length(response) > limit:
             raise _reading.too_large(response, limit)
+        # A coding urllib3 cannot undo (br without brotli, an unknown one) is left whole, never
+        # half-decoded: decode_json names it.
+        decode = not unsupported_content_codings(response.headers.get("Content-Encoding", ""))
         try:
             # read(), not read1(): tools that stand in for urllib3's response (vcrpy) offer only read().
-            data: bytes = response.raw.read(limit + 1, decode_content=True)
+            data: bytes = response.raw.read(limit + 1, decode_content=decode)
         except urllib3.exceptions.HTTPError as exc:  # mapped by the one table, with the response
             raise map_transport_error(exc, response.url, self.description, answered=True,
                                       request=response.request, response=response) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import email.utils
 import json
 import re
@@ -76,11 +77,16 @@ def body_snippet(response: requests.Response) -> str:
     """A short, single-line, human-readable excerpt of a non-JSON body."""
     import html  # only on the error path: keeps `import lean_mtls` light
     content = response.content or b""
+    encoding = response.encoding or "utf-8"
+    try:
+        codecs.lookup(encoding)
+    except LookupError:  # a charset Python does not know: show the bytes as UTF-8
+        encoding = "utf-8"
     title = _TITLE.search(content)
     if title:
-        text = title.group(1).decode(response.encoding or "utf-8", "replace")
+        text = title.group(1).decode(encoding, "replace")
     else:
-        text = content[:4096].decode(response.encoding or "utf-8", "replace")
+        text = content[:4096].decode(encoding, "replace")
         text = _TAG.sub(" ", _STYLE.sub(" ", text))
     text = _redact_request_secrets(" ".join(html.unescape(text).split()), response)
     return text if len(text) <= _SNIPPET_LENGTH else text[: _SNIPPET_LENGTH - 3] + "..."
@@ -155,8 +161,8 @@ def error_from_response(response: requests.Response) -> errors.LeanAPIError:
     lean_status: str | None = None
     lean_message: str | None = None
     try:
-        body = json.loads(response.content) if response.content else None
-    except ValueError:
+        body = parse_json_body(response) if response.content else None
+    except errors.InvalidResponseError:
         body = response.text
     if isinstance(body, dict):
         raw_status = body.get("status")
@@ -235,21 +241,86 @@ def raise_for_data_status(body: Any, response: requests.Response) -> None:
 
 def decode_json(response: requests.Response) -> Any:
     """Return the JSON body of a 2xx response, ``None`` for an empty body;
-    raise the typed error for anything else."""
+    raise the typed error for anything else.
+
+    The body is decoded with the charset its ``Content-Type`` declares (as
+    requests' ``Response.json()`` does), else detected as RFC 8259 allows
+    (UTF-8, -16 or -32).  A ``Content-Encoding`` this installation cannot
+    decode, a nesting deeper than the parser can follow, or a body that is
+    not JSON raise :class:`~lean_mtls.errors.InvalidResponseError` saying which.
+    """
     if not 200 <= response.status_code < 300:
         raise error_from_response(response)
     content = response.content
     if not content or not content.strip():
         return None
+    return parse_json_body(response)
+
+
+def parse_json_body(response: requests.Response) -> Any:
+    """The body of ``response`` as JSON, or :class:`~lean_mtls.errors.InvalidResponseError`."""
+    undecoded = unsupported_content_codings(response.headers.get("Content-Encoding", ""))
+    if undecoded:
+        raise _not_json(response, _coding_problem(undecoded), quote=False)
+    content = response.content or b""
+    charset = declared_charset(response.headers.get("Content-Type", ""))
     try:
-        return json.loads(content)
-    except ValueError:
-        snippet = body_snippet(response)
-        raise errors.InvalidResponseError(
-            f"HTTP {response.status_code} to {_describe_request(response)} was not valid JSON "
-            f"(content-type {response.headers.get('Content-Type', 'unknown')!r}): {snippet!r}",
-            status_code=response.status_code,
-            body=_scrub_body(response.text, _request_values(response)),
-            response=response,
-            request=response.request,
-        ) from None
+        text: str | bytes = content
+        if charset is not None:
+            codec = codecs.lookup(charset).name
+            text = content.decode("utf-8-sig" if codec == "utf-8" else codec)
+        return json.loads(text)
+    except LookupError:
+        problem = f"its Content-Type declares charset {charset!r}, which Python does not know"
+    except UnicodeDecodeError as exc:
+        problem = f"it is not valid {exc.encoding} text (byte {exc.start})"
+    except RecursionError:
+        problem = "its JSON is nested more deeply than the parser can follow"
+    except json.JSONDecodeError:
+        problem = "it was not valid JSON"
+    except ValueError as exc:  # e.g. an integer longer than Python's int_max_str_digits
+        problem = f"its JSON could not be read ({exc})"
+    raise _not_json(response, problem)
+
+
+def declared_charset(content_type: str) -> str | None:
+    """The ``charset`` parameter of a ``Content-Type`` value, if any."""
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip("\"'").strip() or None
+    return None
+
+
+def unsupported_content_codings(header: str) -> list[str]:
+    """The codings in a ``Content-Encoding`` value that urllib3 here cannot undo
+    (``br`` without brotli, ``zstd`` without zstandard, unknown ones)."""
+    if not header:
+        return []
+    import urllib3.response
+
+    known = {*urllib3.response.HTTPResponse.CONTENT_DECODERS, "identity"}
+    return [c for c in (part.strip().lower() for part in header.split(",")) if c and c not in known]
+
+
+#: Content codings urllib3 decodes once the named package is installed.
+_CODING_PACKAGES = {"br": "brotli", "zstd": "zstandard"}
+
+
+def _coding_problem(codings: list[str]) -> str:
+    package = _CODING_PACKAGES.get(codings[0])
+    fix = (f"install {package} (pip install {package}) so it can be decoded" if package else
+           "no decoder for it exists here; the server (or a proxy) used a coding that was not asked for")
+    return f"it came with Content-Encoding {', '.join(codings)!r}, which this installation cannot decode: {fix}"
+
+
+def _not_json(response: requests.Response, problem: str, *, quote: bool = True) -> errors.InvalidResponseError:
+    snippet = f": {body_snippet(response)!r}" if quote else ""  # compressed bytes say nothing
+    return errors.InvalidResponseError(
+        f"HTTP {response.status_code} to {_describe_request(response)} could not be read as JSON: {problem} "
+        f"(content-type {response.headers.get('Content-Type', 'unknown')!r}){snippet}",
+        status_code=response.status_code,
+        body=_scrub_body(response.text, _request_values(response)) if quote else "",
+        response=response,
+        request=response.request,
+    )

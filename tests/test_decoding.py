@@ -83,7 +83,7 @@ def test_bytes_that_are_not_the_declared_charset_are_named(session: LeanSession,
 ])
 def test_an_undecodable_content_encoding_is_named_not_called_invalid_json(
         session: LeanSession, server: MTLSServer, coding: str, named: str) -> None:
-    if coding == "br" and _installed("brotli") or coding == "zstd" and _installed("zstandard"):
+    if (coding == "br" and _installed("brotli")) or (coding == "zstd" and _installed("zstandard")):
         pytest.fail(f"this test needs an environment without the {coding} decoder")
     answer(server, b"\x1b\x07\x00\xf8\xa5@\x02\x9d\x0f", Content_Type="application/json", Content_Encoding=coding)
     with pytest.raises(InvalidResponseError) as info:

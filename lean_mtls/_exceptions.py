@@ -491,6 +491,14 @@ def describe_tls_failure(
         )
     if reason in CLIENT_REJECTED:
         return client_rejected(host, description, reason, extra, request_sent=request_sent)
+    if request_sent:  # the handshake had completed: the TLS stream broke under the request or its answer
+        return LeanTLSError(
+            f"The TLS connection to {host} broke after the request was sent ({reason or error}); the request "
+            "may have reached the server.",
+            side="unknown",
+            request_sent=True,
+            **extra,
+        )
     if reason in NOT_TLS:
         return LeanTLSError(
             f"TLS could not be negotiated with {host} ({reason}): the port may not speak TLS "

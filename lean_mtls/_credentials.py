@@ -119,7 +119,7 @@ class ClientIdentity(NamedTuple):
     """
 
     chain: tuple[x509.Certificate, ...]
-    private_key: PrivateKeyTypes
+    private_key: AnyKey
     info: CertificateInfo
     source: str
     missing_issuer: str | None
@@ -384,7 +384,25 @@ def read_certificate(der: bytes, label: str = "") -> x509.Certificate | None:
 # --------------------------------------------------------------------------- parsing
 
 
-def _load_private_key(block: bytes, *, pem: bool, password: bytes | None, label: str) -> PrivateKeyTypes:
+class OpaqueKey:
+    """A PEM private key whose algorithm ``cryptography`` does not support (RSA-PSS before
+    cryptography 43, SM2, ...).  OpenSSL, which signs with it, reads it as given and is the
+    judge of whether it fits the certificate; nothing here can print it."""
+
+    __slots__ = ("algorithm",)
+
+    def __init__(self, algorithm: str) -> None:
+        self.algorithm = algorithm
+
+    def __repr__(self) -> str:
+        return "OpaqueKey(<redacted>)"
+
+
+#: A key cryptography could read, or one only OpenSSL can.
+AnyKey = Union["PrivateKeyTypes", OpaqueKey]
+
+
+def _load_private_key(block: bytes, *, pem: bool, password: bytes | None, label: str) -> AnyKey:
     """Parse one key, turning cryptography's errors into advice."""
     from cryptography.hazmat.primitives import serialization
 
@@ -427,6 +445,10 @@ def _load_private_key(block: bytes, *, pem: bool, password: bytes | None, label:
             source=label,
         ) from None
     except Exception as exc:  # noqa: BLE001 - UnsupportedAlgorithm and other backend errors
+        from cryptography.exceptions import UnsupportedAlgorithm
+
+        if pem and isinstance(exc, UnsupportedAlgorithm) and b"OPENSSH" not in block:
+            return OpaqueKey(str(exc))  # OpenSSL may well support it: it decides when the context is built
         raise CertificateError(
             f"The private key in {label} uses an unsupported format or algorithm ({type(exc).__name__}).",
             source=label,
@@ -435,7 +457,7 @@ def _load_private_key(block: bytes, *, pem: bool, password: bytes | None, label:
 
 class _Parsed(NamedTuple):
     certificates: list[x509.Certificate]
-    key: PrivateKeyTypes | None
+    key: AnyKey | None
     label: str
     #: Every certificate as given (DER), readable or not: what OpenSSL gets.
     der: tuple[bytes, ...] = ()
@@ -448,7 +470,7 @@ class _Parsed(NamedTuple):
 def _parse_pem(data: bytes, label: str, password: bytes | None, what: str) -> _Parsed:
     certs: list[x509.Certificate] = []
     ders: list[bytes] = []
-    key: PrivateKeyTypes | None = None
+    key: AnyKey | None = None
     key_pem: bytes | None = None
     for kind, block in _pem_blocks(data):
         if kind in _PKCS7_LABELS:
@@ -741,7 +763,7 @@ def load_client_identity(
     pw = _password_bytes(password)
     parsed_cert = _parse(cert, "certificate", pw)
     parsed_key = _parse(key, "key", pw) if key is not None else None
-    examined = examine(parsed_cert, parsed_key, ca, now=now)
+    examined = examine(parsed_cert, parsed_key, ca, now=now, password=pw)
     inspection = examined.inspection
     label = inspection.certificate_source
     for finding in inspection.fatal:

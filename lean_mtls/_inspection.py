@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ._credentials import (
     EXPIRY_WARNING_DAYS,
+    AnyKey,
     CABundle,
     CertificateInfo,
     CertOption,
     CertSource,
+    OpaqueKey,
     Password,
     _is_self_issued,
     _issued_by,
@@ -32,7 +34,6 @@ from ._credentials import (
 
 if TYPE_CHECKING:
     from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 #: How far a certificate's ``notBefore`` may lie in the future and still be accepted (with a
 #: warning). Clocks of containers and VMs drift by minutes; a certificate downloaded moments ago
@@ -168,7 +169,7 @@ def inspect_credentials(
     pw = _password_bytes(key_password)
     parsed_cert = _parse(cert, "certificate", pw)
     parsed_key = _parse(key, "key", pw) if key is not None else None
-    return examine(parsed_cert, parsed_key, bundle, now=now, warn_days=warn_days).inspection
+    return examine(parsed_cert, parsed_key, bundle, now=now, warn_days=warn_days, password=pw).inspection
 
 
 # --------------------------------------------------------------------------- the examination
@@ -179,7 +180,7 @@ class Examined(NamedTuple):
 
     inspection: CredentialInspection
     chain: tuple[x509.Certificate, ...]
-    private_key: PrivateKeyTypes
+    private_key: AnyKey
 
     def __repr__(self) -> str:
         return f"Examined({self.inspection.certificate.subject!r}, key=<redacted>)"
@@ -192,6 +193,7 @@ def examine(
     *,
     now: dt.datetime | None = None,
     warn_days: int = EXPIRY_WARNING_DAYS,
+    password: bytes | None = None,
 ) -> Examined:
     from . import _credentials
     from .errors import CertificateError
@@ -230,8 +232,9 @@ def examine(
     warnings: list[CredentialFinding] = []
     notes: list[CredentialFinding] = []
 
-    key_der = _public_key_der(private_key)
-    leaf = next((c for c in parsed_cert.certificates if _public_key_der(c) == key_der), None)
+    key_pem = parsed_key.key_pem if parsed_key is not None else parsed_cert.key_pem
+    fits = _key_matcher(private_key, key_pem, password)
+    leaf = next((c for c in parsed_cert.certificates if fits(c)), None)
     key_matches = leaf is not None
     if leaf is None:
         non_ca = [c for c in parsed_cert.certificates if not _is_self_issued(c)]
@@ -290,6 +293,29 @@ def examine(
         checked_at=now,
     )
     return Examined(inspection, chain, private_key)
+
+
+def _key_matcher(
+    private_key: AnyKey, key_pem: bytes | None, password: bytes | None
+) -> Callable[[x509.Certificate], bool]:
+    """``certificate -> bool``: does the key belong to it?  Compared by public key where
+    cryptography reads both; otherwise OpenSSL (the party that uses them) decides."""
+    key_der = None if isinstance(private_key, OpaqueKey) else _public_key_der(private_key)
+
+    def fits(cert: x509.Certificate) -> bool:
+        try:
+            cert_der: bytes | None = _public_key_der(cert)
+        except Exception:  # noqa: BLE001 - UnsupportedAlgorithm: a key type cryptography does not know
+            cert_der = None
+        if key_der is not None and cert_der is not None:
+            return key_der == cert_der
+        if key_pem is None:
+            return False
+        from ._tls import key_fits_certificate
+
+        return key_fits_certificate(cert, key_pem, password)
+
+    return fits
 
 
 def _validity(

@@ -25,10 +25,15 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from ._credentials import CABundle, ClientIdentity, default_ca_bundle
+from ._credentials import CABundle, ClientIdentity, OpaqueKey, default_ca_bundle
 from ._secrets import SecretBytes
 from .errors import CertificateError
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 logger = logging.getLogger("lean_mtls")
 
@@ -207,9 +212,17 @@ def load_client_identity_into(context: ssl.SSLContext, identity: ClientIdentity)
 
     chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in identity.chain)
     as_given = identity.key_pem
+    if isinstance(identity.private_key, OpaqueKey) and not _memfd_supported() and not (
+            as_given and b"ENCRYPTED" in as_given and identity.key_password):
+        raise CertificateError(
+            f"The private key in {identity.source} uses an algorithm only OpenSSL reads "
+            f"({identity.private_key.algorithm}); on this platform it must be given encrypted, with "
+            "key_password=, so that it never lies on disk in plain text.",
+            source=identity.source,
+        )
     try:
         if _memfd_supported():
-            plain_key = as_given or SecretBytes(identity.private_key.private_bytes(
+            plain_key = as_given or SecretBytes(_private_key(identity).private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
@@ -222,7 +235,7 @@ def load_client_identity_into(context: ssl.SSLContext, identity: ClientIdentity)
                 context.load_cert_chain(path, password=identity.key_password)
         else:
             one_time_password = SecretBytes(secrets.token_urlsafe(32).encode("ascii"))
-            key_pem = identity.private_key.private_bytes(
+            key_pem = _private_key(identity).private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
                 serialization.BestAvailableEncryption(one_time_password),
@@ -236,6 +249,34 @@ def load_client_identity_into(context: ssl.SSLContext, identity: ClientIdentity)
             "signed with a weak hash is refused by modern OpenSSL; ask Lean for a new certificate.",
             source=identity.source,
         ) from None
+
+
+def _private_key(identity: ClientIdentity) -> PrivateKeyTypes:
+    if isinstance(identity.private_key, OpaqueKey):  # excluded by the caller's checks
+        raise CertificateError("This key can only be handed to OpenSSL as given.", source=identity.source)
+    return identity.private_key
+
+
+def key_fits_certificate(cert: x509.Certificate, key_pem: bytes, password: bytes | None) -> bool:
+    """Whether OpenSSL accepts ``key_pem`` as the key of ``cert`` (for key types cryptography cannot
+    compare).  Never prompts for a password on a terminal: a missing one is an empty one."""
+    from cryptography.hazmat.primitives import serialization
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    data = cert.public_bytes(serialization.Encoding.PEM) + b"\n" + key_pem
+    secret = password or b""
+    try:
+        if _memfd_supported():
+            with _memory_file(data) as path:
+                context.load_cert_chain(path, password=lambda: secret)
+        elif b"ENCRYPTED" in key_pem:
+            with _private_temp_file(data) as path:
+                context.load_cert_chain(path, password=lambda: secret)
+        else:
+            return False
+    except (ssl.SSLError, ValueError):
+        return False
+    return True
 
 
 def _memfd_supported() -> bool:

@@ -164,3 +164,46 @@ def test_every_key_kind_openssl_accepts_completes_a_handshake(
         assert s.get("/banks/v1/").status_code == 200
         assert s.certificate is not None and f"CN=app-{kind}" in s.certificate.subject
     assert key_kinds_server.requests[-1].client_subject_cn == f"app-{kind}"
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+def test_key_cryptography_cannot_read_is_judged_by_openssl(
+    encrypted: bool, monkeypatch: pytest.MonkeyPatch, openssl_client_pki: tuple[Path, Issued, Issued],
+    key_kinds_server: MTLSServer, server_ca: trustme.CA, tmp_path: Path,
+) -> None:
+    """cryptography before 43 raised UnsupportedAlgorithm for RSA-PSS keys (and any version does for
+    SM2): the key then goes to OpenSSL as given, which matches it to the certificate and uses it."""
+    import subprocess
+
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
+    directory, root, intermediate = openssl_client_pki
+    leaf = make_leaf(directory, "app-opaque", intermediate, kind="rsa-pss", eku="clientAuth", serial="3002")
+    key = leaf.key
+    if encrypted:
+        key = tmp_path / "encrypted.key"
+        subprocess.run(["openssl", "pkcs8", "-topk8", "-in", str(leaf.key), "-out", str(key), "-passout",
+                        "pass:opaque-secret"], check=True, capture_output=True)
+    real = serialization.load_pem_private_key
+
+    def old_cryptography(data: bytes, password: bytes | None, **kwargs: object) -> object:
+        raise UnsupportedAlgorithm("Unsupported key type (simulated cryptography < 43).")
+
+    monkeypatch.setattr(serialization, "load_pem_private_key", old_cryptography)
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(server_ca.cert_pem.bytes() + intermediate.cert.read_bytes() + root.cert.read_bytes())
+    password = "opaque-secret" if encrypted else None
+    with LeanSession(APP_TOKEN, cert=leaf.cert, key=key, key_password=password, ca=ca,
+                     base_url=key_kinds_server.url) as s:
+        assert s.get("/banks/v1/").status_code == 200
+        assert s.credentials is not None and s.credentials.key_matches
+    assert key_kinds_server.requests[-1].client_subject_cn == "app-opaque"
+    # The same key with another certificate: OpenSSL says it does not fit, and the SDK says so.
+    other = make_leaf(directory, "app-other", intermediate, kind="rsa-pss", eku="clientAuth", serial="3003")
+    from lean_mtls import CertificateError
+
+    with pytest.raises(CertificateError, match="does not match"):
+        LeanSession(APP_TOKEN, cert=other.cert, key=key, key_password=password, ca=ca,
+                    base_url=key_kinds_server.url)
+    monkeypatch.setattr(serialization, "load_pem_private_key", real)

@@ -194,7 +194,13 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, server: MTLSServer, client_files: C
     monkeypatch.setenv("LEAN_KEY_PASSWORD", KEY_PASSWORD)
     monkeypatch.setenv("LEAN_CA", str(client_files.ca))
     monkeypatch.setenv("LEAN_BASE_URL", server.url)
+    # `-v` adds a stderr handler to the lean_mtls logger that main() leaves behind; it would
+    # write to this test's closed capture stream in later tests.
+    logger = logging.getLogger("lean_mtls")
+    handlers, level = list(logger.handlers), logger.level
     yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
 
 
 @pytest.mark.usefixtures("cli_env")

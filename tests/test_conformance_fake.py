@@ -251,3 +251,92 @@ def test_the_comparator_follows_the_contract_rules() -> None:
         "$.d: empty list where Lean's example has elements", "$: missing key 'e'"]
     assert shape_mismatches({"v": "<boolean>"}, {"v": 0}) == ["$.v: expected boolean, got number"]
     assert kind_of("OK") == "string" and kind_of("<number>") == "number" and kind_of(True) == "boolean"
+
+
+# ---------------------------------------------------------------------------- Lean's checks on requests
+
+
+def _ok_example(endpoint: dict[str, Any]) -> dict[str, Any]:
+    for example in endpoint["responses"]:
+        if example["status"] in (None, 200, 201) and not example["example"].startswith(("FULL ", "BASIC", "SA ")):
+            return dict(example)
+    return {"region": "UAE", "example": "OK", "status": 200, "body": None}
+
+
+def _by_path(method: str, path: str) -> dict[str, Any]:
+    return next(e for e in CONTRACT["endpoints"] if e["method"] == method and e["path"] == path)
+
+
+def _required_body_cases() -> list[Any]:
+    from lean_mtls.testing._core import DEFAULTED_BODY_NAMES
+
+    cases = []
+    for endpoint in contract_endpoints():
+        if endpoint.body_kind != "json":
+            continue
+        for param in endpoint.body:
+            if param.required and not param.copied and param.name not in DEFAULTED_BODY_NAMES:
+                cases.append(pytest.param(endpoint.method, endpoint.path, param.name,
+                                          id=f"{endpoint.key} without {param.name}"))
+    return cases
+
+
+def _drop(body: Any, parts: list[str]) -> None:
+    """Remove the dotted name (``[]``: the first element of a list) from Lean's request body."""
+    head, rest = parts[0], parts[1:]
+    if head == "[]":
+        _drop(body[0], rest)
+    elif not rest:
+        del body[head]
+    else:
+        _drop(body[head], rest)
+
+
+@pytest.mark.parametrize(("method", "path", "name"), _required_body_cases())
+def test_a_required_body_field_left_out_is_refused_as_lean_does(lean: FakeLean, http: requests.Session, method: str,
+                                                                path: str, name: str) -> None:
+    endpoint = _by_path(method, path)
+    lean.reset()
+    request = Request(lean, endpoint, _ok_example(endpoint))
+    _drop(request.body, [p for p in name.replace("[]", ".[]").split(".") if p])
+    response = request.send(lean, http)
+    assert response.status_code == 400, response.text
+    assert response.json()["status"] == "MISSING_PARAMETERS" and name.split(".")[-1].strip("[]") in \
+        response.json()["message"]
+    assert shape_mismatches({"timestamp": "<date-time>", "status": "<string>", "message": "<string>",
+                             "metadata": None}, response.json()) == []
+
+
+def _id_cases() -> list[Any]:
+    return [pytest.param(e.method, e.path, name, id=f"{e.key} {name}")
+            for e in contract_endpoints() for name in e.path_params
+            if name.endswith("_id") and name != "app_user_id"]
+
+
+@pytest.mark.parametrize(("method", "path", "name"), _id_cases())
+def test_a_malformed_id_is_400_and_an_unknown_one_404(lean: FakeLean, http: requests.Session, method: str, path: str,
+                                                      name: str) -> None:
+    endpoint = _by_path(method, path)
+    for value, status, code in ((MALFORMED, 400, "INVALID_PARAMETERS"), (UNKNOWN, 404, None)):
+        lean.reset()
+        request = Request(lean, endpoint, _ok_example(endpoint))
+        request.ids[name] = value
+        response = request.send(lean, http)
+        assert response.status_code == status, (value, response.text)
+        assert code is None or response.json()["status"] == code
+
+
+@pytest.mark.parametrize("endpoint", [pytest.param(e, id=f"{e['method']} {e['path']}") for e in CONTRACT["endpoints"]])
+def test_the_other_trailing_slash_spelling_is_not_routed(lean: FakeLean, http: requests.Session,
+                                                         endpoint: dict[str, Any]) -> None:
+    path = endpoint["path"]
+    other = path[:-1] if path.endswith("/") else path + "/"
+    if any(e["method"] == endpoint["method"] and e["path"] == other for e in CONTRACT["endpoints"]):
+        pytest.fail("the contract lists both spellings")  # it does not; this keeps the test honest
+    lean.reset()
+    request = Request(lean, endpoint, _ok_example(endpoint))
+    request.endpoint = {**endpoint, "path": other}
+    request.headers["lean-app-token"] = lean.app_token  # so that the answer is about the path, not credentials
+    response = request.send(lean, http)
+    assert response.status_code in {404, 405}
+    assert response.json()["status"] in {"INVALID_URL", "INVALID_HTTP_METHOD"}

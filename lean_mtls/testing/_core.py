@@ -331,3 +331,37 @@ def json_list(call: Call) -> list[Any]:
     if not isinstance(data, list) or not data:
         raise invalid("The request body must be a non-empty JSON array.")
     return data
+
+
+def _absent(value: Any, parts: list[str]) -> bool:
+    """Whether the dotted name ``parts`` (``[]`` = every element of a list) is missing from ``value``."""
+    if not parts:
+        return value is None or value == "" or value == [] or value == {}
+    head, rest = parts[0], parts[1:]
+    if head == "[]":
+        return not isinstance(value, list) or not value or any(_absent(item, rest) for item in value)
+    return not isinstance(value, dict) or _absent(value.get(head), rest)
+
+
+#: Body names Lean's requests always send but Lean defaults when absent: ``async`` is false unless
+#: asked (LEAN_API.md, "Async / PENDING": Lean recommends async=false; the flag is deprecated).
+DEFAULTED_BODY_NAMES = frozenset({"async"})
+
+
+def check_required_body(names: list[str], call: Call) -> None:
+    """400 ``MISSING_PARAMETERS`` naming the required body fields (dotted, ``[]`` for lists) that are absent.
+
+    ``names`` come from the endpoint list (:class:`~lean_mtls.resources._endpoints.Param` with
+    ``required=True``: what Lean's own request always sends).  A body that is not JSON is left to the
+    handler, which answers it as Lean does.
+    """
+    try:
+        body = json.loads(call.body) if call.body.strip() else None
+    except ValueError:
+        return
+    if body is None:
+        return
+    absent = [name for name in names if name not in DEFAULTED_BODY_NAMES
+              and _absent(body, [p for p in name.replace("[]", ".[]").split(".") if p])]
+    if absent:
+        raise ApiError(400, "MISSING_PARAMETERS", f"Missing required parameters: {', '.join(absent)}.")

@@ -125,6 +125,7 @@ from ._core import (
     ApiError,
     Call,
     Override,
+    check_required_body,
     check_uuid,
     error_body,
     invalid,
@@ -654,6 +655,8 @@ class FakeLean:
             for name, value in args.items():
                 if name.endswith("_id") and name != "app_user_id":
                     check_uuid(value, name)
+            if route.endpoint.body_kind == "json":
+                check_required_body([p.name for p in route.endpoint.body if p.required and not p.copied], call)
             with self._lock:
                 reply = route.handler(self._backend, call)
             reply = self._in_lean_shape(route, reply)

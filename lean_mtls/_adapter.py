@@ -89,6 +89,10 @@ class _BlockingHTTPSPool(HTTPSConnectionPool):
     def _new_conn(self) -> Any:
         return _reading.install(super()._new_conn())
 
+    def urlopen(self, method: str, url: str, body: Any = None, headers: Any = None, *args: Any,
+                **kwargs: Any) -> Any:
+        return super().urlopen(method, url, body, _wire_headers(headers), *args, **kwargs)
+
     def _get_conn(self, timeout: float | None = None) -> Any:
         wait = self.pool_timeout if timeout is None else timeout
         try:
@@ -492,6 +496,31 @@ def _timeout(value: Any) -> Any:
         if len(_TIMEOUTS) < 64:
             _TIMEOUTS[value] = cached
     return cached
+
+
+def _wire_headers(headers: Any) -> Any:
+    """``headers`` with credential values as plain ``str``/``bytes``.
+
+    The prepared request keeps them as :class:`~lean_mtls._secrets.Secret` (a
+    safe ``repr``); what goes on the wire is the value itself, and so is what
+    tools that record the wire (vcrpy) see: their serializers refuse unknown
+    types.  Keeping credentials out of recordings is their filters' job
+    (:func:`lean_mtls.testing.vcr_config`).
+    """
+    if not headers:
+        return headers
+    values = headers.values()
+    if all(type(value) is str for value in values):
+        return headers
+    return {name: _plain(value) for name, value in headers.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, bytes):
+        return bytes(value)
+    return value
 
 
 def _declared_length(response: requests.Response) -> int:

@@ -9,10 +9,13 @@ is imported only when a :class:`FakeLean` starts.
 * :class:`FakeLean`: a local Lean API (banks, customers, entities, data,
   payments, insights, OAuth, webhooks) on that server, with seeded data.
 * The pytest plugin :mod:`lean_mtls.testing.pytest_plugin` gives the
-  ``lean_server``, ``lean_session`` and ``lean_server_factory`` fixtures.
+  ``lean_server``, ``lean_session`` and ``lean_server_factory`` fixtures, and a
+  ``vcr_config`` for pytest-recording that keeps credentials out of cassettes.
+* :func:`vcr_config`: the same settings for vcrpy used directly.
 """
 
 from ._server import MTLSServer, RecordedRequest, Reply
+from ._vcr import vcr_config
 from .fake import DATA_STATUSES, FakeLean
 
-__all__ = ["DATA_STATUSES", "FakeLean", "MTLSServer", "RecordedRequest", "Reply"]
+__all__ = ["DATA_STATUSES", "FakeLean", "MTLSServer", "RecordedRequest", "Reply", "vcr_config"]

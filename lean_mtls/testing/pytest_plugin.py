@@ -108,7 +108,8 @@ if TYPE_CHECKING:
     from .._session import LeanSession
     from .fake import FakeLean
 
-__all__ = ["lean_server", "lean_server_factory", "lean_server_options", "lean_server_persistent", "lean_session"]
+__all__ = ["lean_server", "lean_server_factory", "lean_server_options", "lean_server_persistent", "lean_session",
+           "vcr_config"]
 
 
 @pytest.fixture(scope="session")
@@ -178,3 +179,39 @@ def lean_server_factory() -> Iterator[Callable[..., FakeLean]]:
     yield make
     for server in reversed(started):
         server.stop()
+
+
+def _vcr_config() -> dict[str, Any]:
+    """vcrpy settings for pytest-recording (``@pytest.mark.vcr``) that keep Lean
+    credentials out of cassettes: credential headers dropped, ``client_secret``,
+    ``access_token`` and the like replaced in bodies and query strings (see
+    :func:`lean_mtls.testing.vcr_config`).  To add settings, override it in your
+    ``conftest.py`` starting from those::
+
+        @pytest.fixture
+        def vcr_config():
+            from lean_mtls.testing import vcr_config
+            return {**vcr_config(), "record_mode": "once"}
+    """
+    from ._vcr import vcr_config as lean_vcr_config
+
+    return lean_vcr_config()
+
+
+vcr_config = pytest.fixture(_vcr_config, name="vcr_config")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """pytest-recording defines an empty ``vcr_config`` too, and between two
+    plugins the one registered last wins; entry points load in no set order.
+    Registered again here (after every entry-point plugin), the
+    credential-filtering one wins.  A ``conftest.py`` still overrides it."""
+    import types
+
+    if not config.pluginmanager.has_plugin(_LATE):
+        late = types.ModuleType(_LATE)
+        late.vcr_config = pytest.fixture(_vcr_config, name="vcr_config")  # type: ignore[attr-defined]
+        config.pluginmanager.register(late, _LATE)
+
+
+_LATE = "lean_mtls_late_fixtures"

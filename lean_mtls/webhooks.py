@@ -296,6 +296,8 @@ class PaymentEvent(WebhookEvent):
     intent_id = _PayloadText("intent_id")
     customer_id = _PayloadText("customer_id")
     status = _PayloadText("status", "Payment status, e.g. ``ACCEPTED_BY_BANK``.")
+    payment_destination_id = _PayloadText("payment_destination_id")
+    bank_transaction_reference = _PayloadText("bank_transaction_reference")
 
 
 class PaymentCreatedEvent(PaymentEvent):
@@ -328,6 +330,7 @@ class PaymentSourceCreatedEvent(WebhookEvent):
     payment_source_id = _PayloadText("id", "``payload.id``.")
     customer_id = _PayloadText("customer_id")
     status = _PayloadText("status")
+    bank_identifier = _PayloadText("bank_identifier", "``payload.bank_identifier``, e.g. ``LEAN_OF_RETAIL_UAE``.")
 
 
 class PaymentSourceBeneficiaryEvent(WebhookEvent):

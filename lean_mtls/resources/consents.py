@@ -47,8 +47,8 @@ class Consents(Resource):
         description: str,
         purpose: str,
         control_parameters: Mapping[str, Any],
+        government_identifier: Mapping[str, str],
         reference: str | None = None,
-        government_identifier: Mapping[str, str] | None = None,
         immediate_payment: Mapping[str, Any] | None = None,
         **options: Unpack[CallOptions],
     ) -> Consent:
@@ -60,7 +60,8 @@ class Consents(Resource):
         ``max_individual_amount`` are required, ``max_cumulative_number_of_payments``,
         ``max_cumulative_amount_per_period``,
         ``max_cumulative_number_of_payments_per_period`` optional.
-        ``government_identifier`` ``{"type": "EMIRATES_ID", "value": ...}``;
+        ``government_identifier`` ``{"type": "EMIRATES_ID", "value": ...}`` (Lean's
+        request always sends it: UAE Open Finance ties long-lived consents to it);
         ``immediate_payment`` ``{amount, reference, creditor_reference}`` pays
         at once when the consent is authorised.  The answer's ``status`` is
         ``AWAITING_AUTHORISATION``.
@@ -73,8 +74,7 @@ class Consents(Resource):
             "reference": reference,
             "purpose": purpose,
             "control_parameters": require_keys(control_parameters, REQUIRED_CONTROL_PARAMETERS, "control_parameters"),
-            "government_identifier": None if government_identifier is None else require_keys(
-                government_identifier, ("type", "value"), "government_identifier"),
+            "government_identifier": require_keys(government_identifier, ("type", "value"), "government_identifier"),
             "immediate_payment": None if immediate_payment is None else require_keys(
                 immediate_payment, ("amount",), "immediate_payment"),
         })

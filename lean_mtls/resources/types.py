@@ -80,6 +80,7 @@ class Bank(TypedDict, total=False):
     name: str
     arabic_name: str
     commercial_name: str
+    commercial_name_arabic: Optional[str]
     logo: str
     logo_alt: str
     main_color: str
@@ -226,6 +227,8 @@ class Transaction(TypedDict, total=False):
     transaction_type: str
     sub_transaction_type: str
     payment_modes: Any
+    flags: list[Any]
+    regional_data: Any
 
 
 class Refresh(TypedDict, total=False):

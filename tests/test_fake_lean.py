@@ -501,46 +501,46 @@ def test_account_on_file_and_payouts_are_idempotent(session: LeanSession, lean: 
 
 
 def test_consents_payouts_and_refunds(session: LeanSession, lean: FakeLean) -> None:
-    created = session.request_json("POST", "/consents/account-on-file", json={
-        "customer_id": lean.customer_id, "destination_account_id": lean.default_destination_id, "currency": "AED",
-        "description": "Gym", "reference": "GYM-1", "purpose": "FIS",
-        "control_parameters": {"period_type": "Month", "max_individual_amount": "500"}})
+    created = session.consents.create(
+        lean.customer_id, lean.default_destination_id, currency="AED", description="Gym", reference="GYM-1",
+        purpose="FIS", control_parameters={"period_type": "Month", "max_individual_amount": "500"},
+        government_identifier={"type": "EMIRATES_ID", "value": "784-1990-1234567-1"})
     assert created["status"] == "AWAITING_AUTHORISATION"
     assert created["control_parameters"]["max_individual_amount"] == 500
     with pytest.raises(BadRequestError):  # not authorised yet
-        session.request_json("POST", "/payments/account-on-file", headers={"Idempotency-Key": "k1"}, json={
-            "consent_id": created["id"], "amount": "10", "risk_details": {"channel": "WEB"}})
+        session.payments.create_account_on_file_payment(created["id"], "10", channel="WEB")
     lean.authorize_consent(created["id"])
-    listed = session.request_json("GET", "/consents/v1", params={"page_number": 0, "page_size": 10})
+    listed = session.consents.list(0, 10)
     assert {c["consent_id"] for c in listed["data"]} == {created["id"], lean.seeded_ids["consent_id"]}
-    history = session.request_json("GET", f"/consents/{created['id']}/history")
+    history = session.consents.history(created["id"])
     assert history["data"][0]["type"] == "CONSENT_CREATED"
-    revoked = session.request_json("POST", f"/consents/v1/{created['id']}/revocation")
-    assert revoked["status"] == "REVOKED"
+    assert {c["consent_id"] for c in session.consents.iter_consents(page_size=1)} == {
+        created["id"], lean.seeded_ids["consent_id"]}
+    revoked = session.consents.revoke(created["id"])
+    assert revoked is not None and revoked["status"] == "REVOKED"
 
-    payouts = session.request_json("GET", "/payouts/v1/payments", params={"page_number": 0, "page_size": 10})
+    payouts = session.payouts.list(0, 10)
     assert lean.seeded_ids["payout_intent_id"] in [p["payment_intent_id"] for p in payouts["content"]]
     payout_id = lean.seeded_ids["payout_id"]
-    assert session.request_json("GET", f"/payouts/v1/{payout_id}")["status"] == "ACCEPTED_BY_BANK"
-    events = session.request_json("GET", f"/payouts/v1/payments/{payout_id}/history")["content"][0]["events"]
+    assert session.payouts.get(payout_id)["status"] == "ACCEPTED_BY_BANK"
+    events = session.payouts.history(payout_id)["content"][0]["events"]
     assert [e["status"] for e in events] == ["PENDING_WITH_BANK", "ACCEPTED_BY_BANK"]
-    intent = session.request_json("GET", f"/payouts/v1/intents/{lean.seeded_ids['payout_intent_id']}")
+    intent = session.payouts.get_intent(lean.seeded_ids["payout_intent_id"])
     assert intent["payment"]["id"] == payout_id
 
-    refunds = session.request_json("POST", "/payouts/refunds", json=[{
+    refunds = session.refunds.create([{
         "payment_id": lean.seeded_ids["payment_id"], "amount": 20, "currency": "AED",
         "reason_code": "ORDER_CANCELLED", "description": "Cancelled", "external_reference": "R-1"}])
     assert refunds[0]["status"] == "CREATED"
-    decided = session.request_json("PUT", "/payouts/refunds", json=[{"refund_id": refunds[0]["refund_id"],
-                                                                      "status": "APPROVED"}])
+    decided = session.refunds.process([{"refund_id": refunds[0]["refund_id"], "status": "APPROVED"}])
     assert decided == [{"refund_id": refunds[0]["refund_id"], "status": "APPROVED"}]
-    approved = session.request_json("GET", "/payouts/refunds", params={"size": 10, "status": "APPROVED"})
+    approved = session.refunds.list(10, status="APPROVED")
     assert [r["refund_id"] for r in approved["content"]] == [refunds[0]["refund_id"]]
     with pytest.raises(BadRequestError):
         session.request_json("POST", "/payouts/refunds", json=[{"payment_id": lean.seeded_ids["payment_id"],
                                                                 "amount": 1, "currency": "AED",
                                                                 "reason_code": "BORED"}])
-    assert {r["code"] for r in session.request_json("GET", "/payouts/refunds/reasons")} >= {"CUSTOMER_REQUEST"}
+    assert {r["code"] for r in session.refunds.reasons()} >= {"CUSTOMER_REQUEST"}
 
 
 # ----------------------------------------------------------------------------- errors, faults, auth

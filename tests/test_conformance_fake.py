@@ -26,7 +26,7 @@ import requests
 from lean_mtls.resources._endpoints import ENDPOINTS, contract_endpoints
 from lean_mtls.testing import FakeLean
 from lean_mtls.testing._contract import load_contract
-from lean_mtls.testing._shapes import kind_of, shape_mismatches
+from lean_mtls.testing._shapes import kind_of, shape_mismatches, vocabulary_mismatches
 
 CONTRACT = load_contract()
 MALFORMED = "not-a-uuid"
@@ -235,6 +235,7 @@ def test_the_emulator_answers_like_lean(lean: FakeLean, http: requests.Session, 
     response, body = answer(lean, http, endpoint, example)
     assert response.status_code // 100 == _status_class(example["status"]), (response.status_code, body)
     assert shape_mismatches(example["body"], body) == []
+    assert vocabulary_mismatches(example["body"], body) == []
     assert lean.errors == []
 
 
@@ -251,6 +252,11 @@ def test_the_comparator_follows_the_contract_rules() -> None:
         "$.d: empty list where Lean's example has elements", "$: missing key 'e'"]
     assert shape_mismatches({"v": "<boolean>"}, {"v": 0}) == ["$.v: expected boolean, got number"]
     assert kind_of("OK") == "string" and kind_of("<number>") == "number" and kind_of(True) == "boolean"
+    lean_says = {"status": "OK", "message": "OK", "items": [{"account_sub_type": "CURRENT"}]}
+    assert vocabulary_mismatches(lean_says, {"status": "PENDING", "message": "Done",
+                                             "items": [{"account_sub_type": "SAVINGS"}]}) == []
+    assert vocabulary_mismatches(lean_says, {"status": "ok", "items": [{"account_sub_type": "Current"}]}) == [
+        "$.status: Lean says 'OK', got 'ok'", "$.items[].account_sub_type: Lean says 'CURRENT', got 'Current'"]
 
 
 # ---------------------------------------------------------------------------- Lean's checks on requests

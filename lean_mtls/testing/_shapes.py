@@ -21,9 +21,10 @@ answer matches.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-__all__ = ["kind_of", "merge_elements", "shape_mismatches"]
+__all__ = ["kind_of", "merge_elements", "shape_mismatches", "vocabulary_mismatches"]
 
 _MARKER_KINDS = {
     "<string>": "string",
@@ -94,4 +95,38 @@ def shape_mismatches(expected: Any, actual: Any, where: str = "$") -> list[str]:
         if not actual:
             return [f"{where}: empty list where Lean's example has elements"]
         return shape_mismatches(element, merge_elements(actual), f"{where}[]")
+    return []
+
+
+_TOKEN = re.compile(r"[A-Z][A-Z0-9_\-]*")
+#: Keys whose values are Lean's vocabulary (LEAN_CONTRACT.md: enum values, ``type`` and ``status``).
+_VOCABULARY_KEYS = frozenset({"type", "status", "currency", "scheme_name", "credit_debit_indicator", "scope"})
+
+
+def _is_vocabulary(key: str) -> bool:
+    return key in _VOCABULARY_KEYS or key.endswith(("_type", "_status", "_indicator"))
+
+
+def vocabulary_mismatches(expected: Any, actual: Any, where: str = "$") -> list[str]:
+    """Where Lean's example has an upper-case enum value and the answer a string not in that style.
+
+    Lean's vocabulary is upper-case tokens (``OK``, ``PENDING``, ``IBAN``,
+    ``ACCEPTED_BY_BANK``); an answer that says ``ok`` or ``Pending`` where
+    Lean says ``OK`` does not use it.  Values are otherwise not compared.
+    """
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        problems = []
+        for key, value in expected.items():
+            if key not in actual:
+                continue
+            if isinstance(value, str) and _is_vocabulary(key):
+                if _TOKEN.fullmatch(value) and len(value) > 1 and isinstance(actual[key], str) \
+                        and not _TOKEN.fullmatch(actual[key]):
+                    problems.append(f"{where}.{key}: Lean says {value!r}, got {actual[key]!r}")
+            else:
+                problems.extend(vocabulary_mismatches(value, actual[key], f"{where}.{key}"))
+        return problems
+    if isinstance(expected, list) and isinstance(actual, list):
+        element, merged = merge_elements(expected), merge_elements(actual)
+        return vocabulary_mismatches(element, merged, f"{where}[]") if element is not None else []
     return []

@@ -264,3 +264,21 @@ def test_resources_do_not_import_the_session() -> None:
         text = module.read_text()
         assert "_session" not in text.replace("_session_", ""), f"{module.name} reaches into the session module"
         assert "._request_data" not in text
+
+
+def test_readme_api_table_lists_every_method(session: LeanSession) -> None:
+    import re
+
+    readme = (Path(lean_mtls.__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## The whole API", 1)[1].split("\n## ", 1)[0]
+    groups = {"banks", "customers", "entities", "data", "data_v1", "insights", "verifications", "payments",
+              "consents", "payouts", "refunds"}
+    for group in groups:
+        assert f"`{group}`" in section, group
+        resource = getattr(session, group)
+        for name in dir(type(resource)):
+            if name.startswith("_") or not callable(getattr(resource, name)):
+                continue
+            if group == "data" and name.startswith("iter_") and "`iter_*` twin" in section:
+                continue  # the data iterators are listed as a family
+            assert re.search(rf"\b{name}\b", section), f"README's API table lacks {group}.{name}"

@@ -305,3 +305,60 @@ def test_cert_tuple_misuse_is_a_configuration_error(bad: str, client_files: Clie
 def test_inspection_is_public() -> None:
     assert lean_mtls.inspect_credentials is inspect_credentials
     assert "inspect_credentials" in lean_mtls.__all__
+
+
+# --------------------------------------------------------------------------- the doctor gives the same verdicts
+
+
+def run_check(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+              ) -> tuple[int, dict[str, Any]]:
+    import json
+
+    from lean_mtls.cli import main
+
+    for name in [n for n in __import__("os").environ if n.startswith("LEAN_")]:
+        monkeypatch.delenv(name)
+    code = main(["check", "--json", *args])
+    out, _ = capsys.readouterr()
+    return code, json.loads(out)
+
+
+def test_check_tolerates_the_same_clock_skew_as_the_session(
+    clock: list[dt.datetime], pki: dict[str, Made], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for ahead, exit_code in [(dt.timedelta(minutes=2), 3), (CLOCK_SKEW_TOLERANCE + dt.timedelta(minutes=1), 1)]:
+        fresh = make("app-fresh", pki["current"], not_before=T0 + ahead, eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
+        cert = write(tmp_path, "cert.pem", fresh.pem)
+        key = write(tmp_path, "key.pem", fresh.key_pem)
+        ca = write(tmp_path, "ca.pem", pki["current"].pem + pki["root"].pem)
+        code, report = run_check(monkeypatch, capsys, "--cert", str(cert), "--key", str(key), "--ca", str(ca))
+        assert code == exit_code, report
+        if exit_code == 3:
+            assert report["certificate"]["validity"] == "clock-skew"
+            assert any("2 min" in w and "skew" in w for w in report["warnings"])
+            with pytest.warns(CertificateWarning):
+                LeanSession(APP_TOKEN, cert=cert, key=key, ca=ca, base_url="https://127.0.0.1:9").close()
+        else:
+            assert report["certificate"]["not_yet_valid"] is True
+            with pytest.raises(CertificateError):
+                LeanSession(APP_TOKEN, cert=cert, key=key, ca=ca, base_url="https://127.0.0.1:9")
+
+
+def test_check_reports_the_intermediate_actually_sent(
+    clock: list[dt.datetime], pki: dict[str, Made], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cert = write(tmp_path, "cert.pem", pki["leaf"].pem)
+    key = write(tmp_path, "key.pem", pki["leaf"].key_pem)
+    both = write(tmp_path, "both.pem", pki["expired"].pem + pki["current"].pem + pki["root"].pem)
+    code, report = run_check(monkeypatch, capsys, "--cert", str(cert), "--key", str(key), "--ca", str(both))
+    assert code == 3, report  # a warning only: the bundle also holds the expired copy (download it again)
+    assert report["problems"] == []
+    assert [w for w in report["warnings"] if "expired" not in w] == []
+    assert [i["valid_now"] for i in report["chain"]["intermediates"]] == [True]
+    stale = write(tmp_path, "stale.pem", pki["expired"].pem + pki["root"].pem)
+    code, report = run_check(monkeypatch, capsys, "--cert", str(cert), "--key", str(key), "--ca", str(stale))
+    assert code == 1
+    assert report["chain"]["complete"] and [i["valid_now"] for i in report["chain"]["intermediates"]] == [False]
+    assert any("Inspection Intermediate" in p and "validity" in p for p in report["problems"])

@@ -1,57 +1,40 @@
 """The file diagnosis of ``lean-mtls check`` (no network).
 
-TEMPORARY: this re-does the credential loader's work through its private
-helpers; it is replaced by the credentials layer's public inspection
-(issue 12, "Structure") as soon as that lands.  ``check`` reaches it only
-through :func:`lean_mtls.cli.check.inspect_files`.
+Every verdict comes from the credentials layer's public inspection
+(:func:`lean_mtls.inspect_credentials`), the same the session acts on, so the
+doctor and the SDK cannot disagree (clock-skew tolerance, the intermediate
+actually sent, key match, clientAuth).  This module only shapes the verdicts
+into ``check``'s report, in CLI terms (flags, not Python keywords).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+import warnings
+from typing import Any
 
+from .. import inspect_credentials
 from .._credentials import (
     CABundle,
     CertificateInfo,
     CertSource,
     _is_self_issued,
     _issued_by,
-    _parse,
-    _public_key_der,
-    complete_chain,
     load_ca_bundle,
     load_client_identity,
 )
-from ..errors import CertificateError
+from .._inspection import ChainCertificate, CredentialInspection
+from ..errors import CertificateError, CertificateWarning
 from ._output import fmt_time as _fmt_time
 from ._report import CheckReport
-
-if TYPE_CHECKING:
-    from cryptography import x509
 
 DEFAULT_WARN_DAYS = 30
 
 
-def _cert_summary(cert: x509.Certificate) -> dict[str, Any]:
-    info = CertificateInfo.of(cert)
-    return {"subject": info.subject, "issuer": info.issuer, "fingerprint_sha256": info.fingerprint_sha256}
-
-
-def _is_root(cert: x509.Certificate) -> bool:
-    return _is_self_issued(cert) and _issued_by(cert, cert)
-
-
-def _client_auth_allowed(cert: x509.Certificate) -> bool | None:
-    """False when an Extended Key Usage extension leaves out clientAuth; None when there is none."""
-    from cryptography import x509 as _x509
-    from cryptography.x509.oid import ExtendedKeyUsageOID
-
-    try:
-        usage = cert.extensions.get_extension_for_class(_x509.ExtendedKeyUsage).value
-    except _x509.ExtensionNotFound:
-        return None
-    return ExtendedKeyUsageOID.CLIENT_AUTH in usage or ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in usage
+def _summary(entry: ChainCertificate) -> dict[str, Any]:
+    info = entry.info
+    return {"subject": info.subject, "issuer": info.issuer, "fingerprint_sha256": info.fingerprint_sha256,
+            "valid_now": entry.valid_now}
 
 
 def diagnose(
@@ -68,39 +51,14 @@ def diagnose(
     Raises :class:`CertificateError` / :class:`ConfigurationError` when a file
     cannot be read or holds nothing usable (there is nothing to diagnose then).
     """
-    now = now or dt.datetime.now(dt.timezone.utc)
     report = CheckReport()
     bundle = load_ca_bundle(ca) if ca is not None else None
-
-    password = key_password.encode("utf-8") if key_password is not None else None
-    parsed_cert = _parse(cert, "certificate", password)
-    parsed_key = _parse(key, "key", password) if key is not None else None
-    if not parsed_cert.certificates:
-        swapped = " --cert and --key look swapped." if parsed_key is not None and parsed_key.certificates else ""
-        raise CertificateError(f"{parsed_cert.label} contains no certificate.{swapped}", source=parsed_cert.label)
-    private_key = parsed_key.key if parsed_key is not None and parsed_key.key is not None else parsed_cert.key
-    key_label = parsed_key.label if parsed_key is not None else parsed_cert.label
-    if private_key is None:
-        raise CertificateError(
-            f"No private key found in {key_label}: pass --key (the *_private_key.pem file) or set LEAN_KEY.",
-            source=key_label,
-            code="missing-conf",
-        )
-
-    # --- the certificate and its key
-    key_der = _public_key_der(private_key)
-    leaf = next((c for c in parsed_cert.certificates if _public_key_der(c) == key_der), None)
-    key_matches = leaf is not None
-    if leaf is None:
-        non_ca = [c for c in parsed_cert.certificates if not _is_self_issued(c)]
-        leaf = (non_ca or parsed_cert.certificates)[0]
-    info = CertificateInfo.of(leaf)
+    result = inspect_credentials(cert, key, ca, key_password, now=now, warn_days=warn_days)
+    now = result.checked_at
+    info = result.certificate
     days_left = (info.not_after - now).days
-    expired = now > info.not_after
-    not_yet_valid = now < info.not_before
-    client_auth = _client_auth_allowed(leaf)
     report.certificate = {
-        "source": parsed_cert.label,
+        "source": result.certificate_source,
         "subject": info.subject,
         "issuer": info.issuer,
         "serial_number": f"{info.serial_number:#x}",
@@ -108,104 +66,102 @@ def diagnose(
         "not_before": info.not_before.isoformat(),
         "not_after": info.not_after.isoformat(),
         "days_left": days_left,
-        "expired": expired,
-        "not_yet_valid": not_yet_valid,
-        "client_auth": client_auth,
-        "certificates_in_file": len(parsed_cert.certificates),
+        "validity": result.validity,
+        "expired": result.validity == "expired",
+        "not_yet_valid": result.validity == "not-yet-valid",
+        "clock_skew_seconds": result.clock_skew.total_seconds() if result.clock_skew is not None else None,
+        "client_auth": result.client_auth,
     }
-    report.key = {"source": key_label, "matches": key_matches}
-    if expired:
-        report.problems.append(
-            f"The certificate expired on {_fmt_time(info.not_after)} ({-days_left} days ago): generate a new one in "
-            "Lean's developer portal (Authentication section)."
-        )
-    elif not_yet_valid:
-        report.problems.append(
-            f"The certificate is not valid until {_fmt_time(info.not_before)}: check the system clock."
-        )
-    elif days_left < warn_days:
-        report.warnings.append(
-            f"The certificate expires on {_fmt_time(info.not_after)}, in {days_left} days (less than {warn_days}): "
-            "generate a new one in Lean's developer portal and roll it out."
-        )
-    if not key_matches:
-        report.problems.append(
-            f"The private key in {key_label} does not match the certificate in {parsed_cert.label}: use the key "
-            "generated together with this certificate."
-        )
-    if client_auth is False:
-        report.problems.append(
-            "The certificate's Extended Key Usage does not allow TLS client authentication: it is not a client "
-            "certificate (is it a server certificate?)."
-        )
-
-    # --- the chain the SDK will send
-    in_cert_file = {c.tbs_certificate_bytes for c in parsed_cert.certificates}
-    bundle_certs = list(bundle.certificates) if bundle is not None else []
-    pool = [c for c in parsed_cert.certificates if c is not leaf] + bundle_certs
-
-    def origin(c: x509.Certificate) -> str:
-        return "cert file" if c.tbs_certificate_bytes in in_cert_file else "CA bundle"
-
-    chain, missing = complete_chain(leaf, pool)
-    root: dict[str, Any] | None = None
-    last = chain[-1]
-    if _is_self_issued(last):
-        root = {"subject": CertificateInfo.of(last).subject, "source": "self-signed" if last is leaf else origin(last)}
-    elif missing is None:
-        found = next((c for c in pool if _issued_by(last, c)), None)
-        if found is not None:
-            root = {"subject": CertificateInfo.of(found).subject, "source": origin(found)}
-    intermediates = [{**_cert_summary(c), "source": origin(c)} for c in chain[1:]]
-    sources = sorted({item["source"] for item in intermediates})
-    if missing is not None:
-        how = "incomplete"
-    elif last is leaf and _is_self_issued(leaf):
-        how = "self-signed certificate"
-    elif not intermediates:
-        how = "issued directly by a root"
-    else:
-        how = "completed from the " + " and the ".join(sources)
-    report.chain = {
-        "complete": missing is None,
-        "how": how,
-        "sent": [_cert_summary(c) for c in chain],
-        "intermediates": intermediates,
-        "root": root,
-        "missing_issuer": missing,
-    }
-    if missing is not None:
-        where = f"neither in {parsed_cert.label} nor in {bundle.source}" if bundle is not None else (
-            f"not in {parsed_cert.label} and no CA bundle was given")
-        if len(chain) == 1:
-            report.problems.append(
-                f"The chain is incomplete: the issuer {missing!r} of the certificate is {where}, "
-                "so the server will likely reject the certificate. Use Lean's full certificate chain as --ca "
-                "(lean_public_cert_chain.pem) or append the intermediate certificates to the cert file."
-            )
-            report.chain["problem"] = True
-        else:
-            # Clients never send the root: a chain that stops at an intermediate
-            # works whenever the server trusts that intermediate's issuer.
-            report.notes.append(
-                f"The chain sent ends at an intermediate whose issuer {missing!r} is {where}. That is normal "
-                "when the issuer is a root the server trusts; use --ping to confirm."
-            )
-
-    # --- the CA bundle: what will verify Lean's server
+    report.key = {"source": result.key_source, "matches": result.key_matches}
+    _findings(result, report)
+    report.chain = _chain(result)
     report.ca = _describe_ca(bundle, now, report)
 
-    # --- would the SDK itself accept the files?  (Only meaningful when nothing above is wrong.)
-    if key_matches and not expired and not not_yet_valid:
+    # --- would the SDK itself accept the files?  (Only meaningful when nothing above is fatal.)
+    if not result.fatal:
         try:
             from .._tls import build_ssl_context
 
-            identity = load_client_identity(cert, key, key_password, bundle, now=now)
+            with warnings.catch_warnings():  # said above already, in check's words
+                warnings.simplefilter("ignore", CertificateWarning)
+                identity = load_client_identity(cert, key, key_password, bundle, now=now)
             build_ssl_context(identity, bundle)
             del identity
         except CertificateError as error:
             report.problems.append(f"The SDK refuses these files: {error.message}")
     return report, bundle
+
+
+def _findings(result: CredentialInspection, report: CheckReport) -> None:
+    """The inspection's verdicts in check's lists; advice that names a setting names the flag."""
+    info = result.certificate
+    for finding in result.problems:
+        if finding.code == "key-mismatch":
+            report.problems.append(
+                f"The private key in {result.key_source} does not match the certificate in "
+                f"{result.certificate_source}: use the key generated together with this certificate.")
+        elif finding.code == "chain-incomplete":
+            report.problems.append(
+                f"The chain is incomplete: the issuer {result.missing_issuer!r} of the certificate is "
+                f"{_where(result)}, so the server will likely reject the certificate. Use Lean's full "
+                "certificate chain as --ca (lean_public_cert_chain.pem) or append the intermediate certificates "
+                "to the cert file.")
+        elif finding.code == "expired":
+            report.problems.append(
+                f"The certificate expired on {_fmt_time(info.not_after)}: generate a new one in Lean's developer "
+                "portal (Authentication section).")
+        else:
+            report.problems.append(finding.message)
+    for finding in result.warnings:
+        if finding.code == "ca-expired":
+            continue  # _describe_ca says it
+        report.warnings.append(finding.message)
+    for finding in result.notes:
+        if finding.code == "chain-ends-at-intermediate":
+            report.notes.append(
+                f"The chain sent ends at an intermediate whose issuer {result.missing_issuer!r} is "
+                f"{_where(result)}. That is normal when the issuer is a root the server trusts; use --ping to "
+                "confirm.")
+        elif finding.code not in {"default-ca"}:
+            report.notes.append(finding.message)
+
+
+def _where(result: CredentialInspection) -> str:
+    if result.ca.kind == "file":
+        return f"neither in {result.certificate_source} nor in {result.ca.source}"
+    return f"not in {result.certificate_source} and no CA bundle was given (--ca)"
+
+
+def _chain(result: CredentialInspection) -> dict[str, Any]:
+    intermediates = [{**_summary(e), "source": e.source} for e in result.chain[1:]]
+    leaf = result.chain[0]
+    root = None if result.root is None else {
+        "subject": result.root.info.subject,
+        "source": "self-signed" if len(result.chain) == 1 and result.root.info == leaf.info else result.root.source,
+    }
+    if not result.chain_complete:
+        how = "incomplete"
+    elif root is not None and root["source"] == "self-signed":
+        how = "self-signed certificate"
+    elif not intermediates:
+        how = "issued directly by a root"
+    else:
+        how = "completed from the " + " and the ".join(sorted({i["source"] for i in intermediates}))
+    chain: dict[str, Any] = {
+        "complete": result.chain_complete,
+        "how": how,
+        "sent": [_summary(e) for e in result.chain],
+        "intermediates": intermediates,
+        "root": root,
+        "missing_issuer": result.missing_issuer,
+    }
+    if any(p.code == "chain-incomplete" for p in result.problems):
+        chain["problem"] = True
+    return chain
+
+
+def _is_root(cert: Any) -> bool:
+    return _is_self_issued(cert) and _issued_by(cert, cert)
 
 
 def _describe_ca(bundle: CABundle | None, now: dt.datetime, report: CheckReport) -> dict[str, Any]:

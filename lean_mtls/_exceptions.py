@@ -188,6 +188,11 @@ def _is_malformed(f: Failure) -> bool:
     for cause in f.causes:
         if isinstance(cause, http.client.RemoteDisconnected):
             continue
+        # A chunk-size line that is there but not hex ("zz") is malformed; an empty one is a cut.
+        if isinstance(cause, urllib3.exceptions.InvalidChunkLength) and cause.length.strip():
+            return True
+        if _bad_chunk_size_line(cause):
+            return True
         if isinstance(cause, _MALFORMED):
             return True
         # "got more than 100 headers" is a bare HTTPException.
@@ -200,6 +205,14 @@ def _timed_out(f: Failure) -> bool:
     # urllib3's NewConnectionError (refused, DNS) is a ConnectTimeoutError by inheritance only.
     return any(isinstance(c, _TIMEOUTS) and not isinstance(c, urllib3.exceptions.NewConnectionError)
                for c in f.causes)
+
+
+def _bad_chunk_size_line(cause: BaseException) -> bool:
+    """http.client's chunked reader failed to parse a chunk-size line that was
+    there ("zz"); an empty line (int(b'', 16)) means the connection was cut."""
+    context = cause.__context__
+    return (isinstance(cause, http.client.IncompleteRead) and isinstance(context, ValueError)
+            and not str(context).endswith("b''"))
 
 
 def _is_connect_timeout(f: Failure) -> bool:
@@ -285,6 +298,10 @@ def _describe_malformed(f: Failure) -> str:
             return f"invalid status line {str(line)[:60]!r}"
         if type(cause) is http.client.HTTPException or isinstance(cause, urllib3.exceptions.InvalidHeader):
             return str(cause)[:120]
+        if isinstance(cause, urllib3.exceptions.InvalidChunkLength):
+            return f"invalid chunk size {cause.length[:20]!r}"
+        if _bad_chunk_size_line(cause):
+            return f"invalid chunk size ({cause.__context__})"[:120]
     return reason_of(f.exc)
 
 

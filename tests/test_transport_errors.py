@@ -13,7 +13,6 @@ import socket
 import ssl
 import threading
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -131,9 +130,13 @@ def test_cut_body_is_chunked_encoding_error(server: MTLSServer, client_files: Cl
     assert isinstance(info.value, LeanConnectionError) and info.value.request_sent is True
 
 
-def test_cut_chunked_body_is_chunked_encoding_error(tls_context: ssl.SSLContext, client_files: ClientFiles) -> None:
-    cut = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-           b"10\r\n[1,2,3,4,5,6,7,")
+@pytest.mark.parametrize("cut", [
+    b"10\r\n[1,2,3,4,5,6,7,",  # inside a chunk
+    b"10\r\n[1,2,3,4,5,6,7,8\r\n",  # right after a chunk, before the next size line
+])
+def test_cut_chunked_body_is_chunked_encoding_error(tls_context: ssl.SSLContext, client_files: ClientFiles,
+                                                   cut: bytes) -> None:
+    cut = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + cut
 
     def script(sock: socket.socket, index: int) -> None:
         answer(sock, raw, cut)
@@ -227,6 +230,7 @@ MALFORMED = {
     "over-long header line": b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70000 + b"\r\nContent-Length: 2\r\n\r\n{}",
     "over-long status line": b"HTTP/1.1 200 " + b"O" * 70000 + b"\r\nContent-Length: 2\r\n\r\n{}",
     "conflicting Content-Length": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+    "chunk size not hex": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
 }
 
 
@@ -317,8 +321,19 @@ def test_a_rejected_certificate_under_tls_1_2_is_still_the_certificate(
     assert info.value.side == "client" and "rejected the client certificate" in str(info.value)
 
 
-@pytest.fixture()
-def stalled() -> Iterator[threading.Event]:
-    event = threading.Event()
-    yield event
-    event.set()
+def test_a_trickling_body_is_a_requests_read_timeout(server: MTLSServer, client_files: ClientFiles) -> None:
+    server.set_handler(lambda r: Reply(200, {"padding": "x" * 20}, delay=0.1, fault="trickle"))
+    with make_session(server.url, client_files, retries=0, timeout=(5, 0.5)) as session, \
+            pytest.raises(LeanReadTimeout) as info:
+        session.request_json("GET", "/banks/v1/")
+    assert isinstance(info.value, requests.exceptions.ReadTimeout)
+
+
+def test_a_cut_streamed_body_is_chunked_encoding_error(server: MTLSServer, client_files: ClientFiles) -> None:
+    server.set_handler(lambda r: Reply(200, {"items": list(range(20000))}, fault="close_mid_body"))
+    with make_session(server.url, client_files, retries=0) as session, \
+            session.get("/banks/v1/", stream=True) as response, pytest.raises(IncompleteResponseError) as info:
+        for _ in response.iter_content(4096):
+            pass
+    assert isinstance(info.value, requests.exceptions.ChunkedEncodingError)
+

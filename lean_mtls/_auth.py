@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import re
 import threading
 import time
 import unicodedata
-import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urljoin
@@ -28,6 +26,7 @@ import requests
 from requests.auth import AuthBase
 
 from ._environments import Origin, has_userinfo
+from ._fork import reset_in_child
 from ._secrets import Secret, scrub, values_in_request
 from ._settings import from_env_hint
 from .errors import ConfigurationError, InvalidResponseError, LeanAPIError, LeanTimeout
@@ -219,9 +218,6 @@ class _CachedToken:
         self.expires_at = expires_at
 
 
-_ALL_CLIENT_CREDENTIALS: weakref.WeakSet[ClientCredentialsAuth] = weakref.WeakSet()
-
-
 class ClientCredentialsAuth(_OriginBoundAuth):
     """OAuth2 client credentials: fetches a Bearer token and adds it to
     requests for the given API origins.
@@ -290,7 +286,7 @@ class ClientCredentialsAuth(_OriginBoundAuth):
         self._owns_session = token_session is None
         #: Number of token requests started (for diagnostics and tests).
         self.fetch_count = 0
-        _ALL_CLIENT_CREDENTIALS.add(self)
+        reset_in_child(self)
 
     # ------------------------------------------------------------------ token cache
 
@@ -530,11 +526,3 @@ def _lifetime(expires_in: object) -> float | None:
         return None
     return value
 
-
-def _after_fork_in_child() -> None:
-    for auth in list(_ALL_CLIENT_CREDENTIALS):
-        auth.reset_after_fork()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ._credentials import CABundle, ClientIdentity, OpaqueKey, default_ca_bundle
+from ._fork import reset_in_child
 from ._secrets import SecretBytes
 from .errors import CertificateError
 
@@ -63,7 +64,12 @@ class ResumingSSLContext(ssl.SSLContext):
         state = self.__dict__.get("_lean_cache")
         if state is None:
             state = self.__dict__.setdefault("_lean_cache", (threading.Lock(), {}))
+            reset_in_child(self)
         return state  # type: ignore[no-any-return]
+
+    def reset_after_fork(self) -> None:
+        """In a forked child: a fresh cache lock, and no TLS session shared with the parent."""
+        self.__dict__.pop("_lean_cache", None)
 
     def wrap_socket(
         self,

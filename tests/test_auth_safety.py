@@ -39,16 +39,21 @@ class OAuthHandler:
         self.issued: list[str] = []
         self.token_reply: Callable[[dict[str, str]], Reply] | None = None
         self.api_reply: Callable[[RecordedRequest], Reply] | None = None
-        self.stall = threading.Event()
+        self.stall = threading.Event()  # while clear, the *first* token request hangs
         self.stall.set()
         self.lock = threading.Lock()
+        self.token_requests = 0
 
     def __call__(self, request: RecordedRequest) -> Reply:
         if request.path == "/oauth2/token":
             form = dict(parse_qsl(request.body.decode()))
             if self.token_reply is not None:
                 return self.token_reply(form)
-            self.stall.wait(10)
+            with self.lock:
+                self.token_requests += 1
+                first = self.token_requests == 1
+            if first:
+                self.stall.wait(10)
             with self.lock:
                 token = LONG_TOKEN.format(n=len(self.issued) + 1)
                 self.issued.append(token)
@@ -458,6 +463,52 @@ def _catch(call: Callable[[], object]) -> list[BaseException]:
 # ---------------------------------------------------------------------- item 12: fork while a fetch is running
 
 
+def in_forked_child(child: Callable[[], bool]) -> str:
+    """Run ``child`` in a forked child; its verdict, or "deadlocked" if it never answers."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_end)
+            os.write(write_end, b"ok" if child() else b"bad")
+        except BaseException as exc:
+            os.write(write_end, f"error {type(exc).__name__}: {exc}"[:200].encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    try:
+        ready, _, _ = select.select([read_end], [], [], 30)  # a bound, so a deadlock fails instead of hanging
+        verdict = os.read(read_end, 300).decode() if ready else "deadlocked"
+    finally:
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(read_end)
+    return verdict
+
+
+def holding(*locks: Any) -> Callable[[], None]:
+    """Hold ``locks`` in another thread until the returned function is called."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        for lock in locks:
+            lock.acquire()
+        held.set()
+        release.wait(30)
+        for lock in reversed(locks):
+            lock.release()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(10)
+
+    def done() -> None:
+        release.set()
+        thread.join(10)
+    return done
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 def test_fork_while_a_token_fetch_holds_the_lock(server: MTLSServer, oauth: OAuthHandler,
                                                  plain: requests.Session) -> None:
@@ -469,43 +520,43 @@ def test_fork_while_a_token_fetch_holds_the_lock(server: MTLSServer, oauth: OAut
     parent_fetch = threading.Thread(target=lambda: _catch(auth.token))
     parent_fetch.start()
     wait_for(lambda: auth._flight is not None, "the parent's token request in flight")
-    locks_held = threading.Event()
-    release = threading.Event()
+    release = holding(auth._lock, _secrets._lock)
 
-    def hold_locks() -> None:
-        with auth._lock, _secrets._lock:
-            locks_held.set()
-            release.wait(30)
+    def child() -> bool:  # its own token, and scrubbing, without the parent's threads
+        token = auth.token()
+        return token.startswith("eyJ") and scrub(f"x {token} y") == "x <redacted> y"
 
-    holder = threading.Thread(target=hold_locks)
-    holder.start()
-    locks_held.wait(10)
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: must get its own token, and scrub, without the parent's threads
-        try:
-            os.close(read_end)
-            oauth.stall.set()  # (the child's copy; the server runs in the parent)
-            token = auth.token()
-            ok = token.startswith("eyJ") and scrub(f"x {token} y") == "x <redacted> y"
-            os.write(write_end, b"ok" if ok else b"bad")
-        except BaseException as exc:
-            os.write(write_end, f"error {type(exc).__name__}".encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
     try:
-        ready, _, _ = select.select([read_end], [], [], 30)  # a bound, so a deadlock fails instead of hanging
-        verdict = os.read(read_end, 100).decode() if ready else "deadlocked"
+        verdict = in_forked_child(child)
     finally:
-        release.set()
+        release()
         oauth.stall.set()
-        if verdict == "deadlocked":
-            os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        os.close(read_end)
-        holder.join(10)
         parent_fetch.join(15)
+    assert verdict == "ok"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_fork_with_every_session_lock_held(server: MTLSServer, client_files: ClientFiles,
+                                           oauth: OAuthHandler) -> None:
+    from lean_mtls import _secrets
+
+    with oauth_session(server, client_files) as session:
+        assert session.get("/warm-up").ok  # a TLS session cached, a token cached
+        auth = session.auth
+        assert isinstance(auth, ClientCredentialsAuth)
+        tls_cache_lock = session._lean_adapter.ssl_context._cache()[0]  # type: ignore[attr-defined]
+        tokens = session.customers._tokens
+        auth.invalidate()  # the child must fetch a token, under the auth lock
+        release = holding(auth._lock, _secrets._lock, tls_cache_lock, tokens._lock, session._reload_lock)
+
+        def child() -> bool:
+            response = session.get("/banks/v1/")
+            return response.ok and scrub(str(response.request.headers["Authorization"])) == "Bearer <redacted>"
+
+        try:
+            verdict = in_forked_child(child)
+        finally:
+            release()
     assert verdict == "ok"
 
 

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from typing import Any
 
 from .._auth import ClientCredentialsAuth
+from .._fork import reset_in_child
 from .._secrets import REDACTED, Secret
 from ..errors import ConfigurationError
 from ._base import segment
@@ -64,6 +65,7 @@ class CustomerTokens:
         self._max = max_customers
         self._lock = threading.Lock()
         self._by_customer: OrderedDict[str, ClientCredentialsAuth] = OrderedDict()
+        reset_in_child(self)
 
     def _auth_for(self, customer_id: str) -> ClientCredentialsAuth:
         if not isinstance(self._auth, ClientCredentialsAuth):

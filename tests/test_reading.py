@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+import requests
 import trustme
 
 from lean_mtls import InvalidResponseError, LeanSession, LeanTimeout
@@ -143,6 +144,7 @@ def test_trickled_status_line_and_headers_hit_the_read_deadline(raw_server: Call
             pytest.raises(LeanTimeout) as info:
         session.get("/banks/v1/")
     assert info.value.phase == "read"
+    assert isinstance(info.value, requests.exceptions.ReadTimeout)
     _wait_for_notes(server)
     assert server.notes[0] < len(answer)  # the client stopped reading before the answer was complete
 
@@ -249,3 +251,26 @@ def _wait_for_notes(server: RawTLSServer, count: int = 1) -> None:
         time.sleep(0.01)
     raise AssertionError("the server script did not finish")
 
+
+
+def test_check_ping_honours_its_timeout_on_a_trickling_server(server: MTLSServer, client_files: ClientFiles) -> None:
+    """``lean-mtls check --ping --timeout`` streams the answer: the deadline must hold for the body too."""
+    import os
+    import subprocess
+    import sys
+
+    server.set_handler(lambda r: Reply(200, [{"identifier": "x" * 40}] * 10, delay=0.05, fault="trickle"))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("LEAN_")}
+    environ["LEAN_APP_TOKEN"] = APP_TOKEN
+    result = subprocess.run(
+        [sys.executable, "-m", "lean_mtls", "check", "--cert", str(client_files.cert), "--key",
+         str(client_files.key), "--ca", str(client_files.ca), "--base-url", server.url, "--ping",
+         "--timeout", "0.5", "--json"],
+        capture_output=True, text=True, env=environ, timeout=120, check=False,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    report = json.loads(result.stdout)
+    assert result.returncode != 0
+    assert report["ping"]["ok"] is False
+    assert report["ping"]["error"]["code"] == "timeout"
+    assert report["ping"]["status_code"] == 200  # the headers came in time; the body did not

@@ -10,6 +10,7 @@ from ._concurrent import DEFAULT_CONCURRENCY, ConcurrencyBudget
 from ._credentials import SYSTEM_TRUST_STORE, CertificateInfo
 from ._dataframe import to_dataframe
 from ._environments import AuthMode, Environment, Region
+from ._export import ExportRecord, write_jsonl
 from ._inspection import (
     CLOCK_SKEW_TOLERANCE,
     CAInspection,
@@ -89,6 +90,7 @@ __all__ = [
     "DataFailedError",
     "DataStatusError",
     "Environment",
+    "ExportRecord",
     "IncompleteResponseError",
     "InvalidHeaderError",
     "InvalidRequestError",
@@ -122,6 +124,7 @@ __all__ = [
     "__version__",
     "inspect_credentials",
     "to_dataframe",
+    "write_jsonl",
 ]
 
 if TYPE_CHECKING:

@@ -29,6 +29,7 @@ import logging
 import os
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
@@ -39,6 +40,8 @@ from lean_mtls import ConfigurationError, LeanError, LeanSession
 logger = logging.getLogger("cron_sync")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+#: Pages in flight for the export (at most the session's pool_size, 16 by default).
+EXPORT_CONCURRENCY = 8
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -71,12 +74,13 @@ def read_existing(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def fetch_day(lean: LeanSession, entity_id: str, day: dt.date) -> Iterator[dict[str, Any]]:
-    for account in lean.data.iter_accounts(entity_id):
-        account_id = account["account_id"]
-        count = 0
-        for tx in lean.data.iter_transactions(entity_id, account_id, start_date=day, end_date=day):
-            count += 1
-            yield dict(tx)
+    """Every account's transactions of ``day``: one export, 8 pages in flight, Lean's order."""
+    counts: Counter[str] = Counter()
+    for record in lean.data.export(entity_id, kinds=("transactions",), start_date=day, end_date=day,
+                                   concurrency=EXPORT_CONCURRENCY):
+        counts[record.account_id] += 1
+        yield dict(record.item)
+    for account_id, count in counts.items():
         logger.info("account %s: %d transactions on %s", account_id, count, day)
 
 

@@ -37,6 +37,7 @@ EXPECTED = {
     "DataFailedError",
     "DataStatusError",
     "Environment",
+    "ExportRecord",
     "InvalidRequestError",
     "TooManyRedirectsError",
     "SessionCopyError",
@@ -69,6 +70,7 @@ EXPECTED = {
     "ServerError",
     "__version__",
     "to_dataframe",
+    "write_jsonl",
 }
 
 

@@ -14,6 +14,17 @@
     ``/proc/self/clear_refs`` (falls back to the un-reset VmHWM, which can only
     over-state), cross-checked by sampling VmRSS every 1,000 items.
 
+``python bench/children.py export --mode lean --concurrency 8 --url URL --pki DIR --n 100000``
+    The bulk-export comparison of ``bench/export.py`` (issue 13): walk every
+    transaction of one account against a server that holds each answer
+    ``--latency`` seconds.  Modes: ``requests`` and ``httpx`` (hand-written
+    page loops), ``httpx-async`` (``httpx.AsyncClient``, the first page, then
+    ``asyncio.gather`` over the rest under a semaphore of ``--concurrency``:
+    the best a user writes by hand; it keeps every page until the gather
+    ends), ``lean`` (``iter_transactions(concurrency=...)``).  Reports wall
+    time, RSS growth (as ``paginate``), the count and a SHA-256 of the
+    transaction ids in order, so the parent can check the sequences match.
+
 ``python bench/children.py build --pki DIR --n 30``
     Time ``LeanSession(...)`` from files: the first build in a fresh process
     (includes lazily imported modules such as cryptography) and the median of
@@ -157,6 +168,109 @@ def paginate(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _export_items(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(warm-up, walk) for one export competitor: the warm-up makes one request."""
+    from pki import load_pki
+
+    pki = load_pki(args.pki)
+    path = f"/data/v2/accounts/{ACCOUNT}/transactions"
+    url = args.url + path
+    first = {"entity_id": ENTITY, "page": 0, "size": 100}
+    if args.mode == "lean":
+        from clients import Lean
+
+        session = Lean(pki, args.url).session
+        return (lambda: session.data.transactions(ENTITY, ACCOUNT, page=0, size=100),
+                lambda: session.data.iter_transactions(ENTITY, ACCOUNT, concurrency=args.concurrency))
+    if args.mode == "requests":
+        from clients import Requests
+
+        rs = Requests(pki, args.url).session
+
+        def rget(u: str, params: dict[str, Any]) -> Any:
+            r = rs.get(u, params=params)
+            r.raise_for_status()
+            return r.json()
+
+        return (lambda: rget(url, first)), (lambda: _page_loop(rget, url, args.n))
+    if args.mode == "httpx":
+        from clients import Httpx
+
+        hc = Httpx(pki, args.url).client
+
+        def hget(u: str, params: dict[str, Any]) -> Any:
+            r = hc.get(u, params=params)
+            r.raise_for_status()
+            return r.json()
+
+        return (lambda: hget(url, first)), (lambda: _page_loop(hget, url, args.n))
+    if args.mode == "httpx-async":
+        import asyncio
+
+        import httpx
+        from clients import client_context
+
+        loop = asyncio.new_event_loop()
+        client = httpx.AsyncClient(verify=client_context(pki))
+
+        async def aget(page: int) -> Any:
+            r = await client.get(url, params={"entity_id": ENTITY, "page": page, "size": 100})
+            r.raise_for_status()
+            return r.json()
+
+        async def walk() -> list[Any]:
+            body = await aget(0)
+            total = body["data"]["page"]["total_pages"]
+            semaphore = asyncio.Semaphore(args.concurrency)
+
+            async def limited(page: int) -> Any:
+                async with semaphore:
+                    return await aget(page)
+
+            rest = await asyncio.gather(*(limited(page) for page in range(1, total)))
+            return [body, *rest]
+
+        def items() -> Any:
+            for body in loop.run_until_complete(walk()):
+                yield from body["data"]["transactions"]
+
+        return (lambda: loop.run_until_complete(aget(0))), items
+    raise SystemExit(f"unknown mode {args.mode}")
+
+
+def export(args: argparse.Namespace) -> dict[str, Any]:
+    import hashlib
+
+    warm, items = _export_items(args)
+    warm()  # connection, lazy imports: not measured
+    gc.collect()
+    peak_was_reset = reset_peak()
+    before = proc_status()
+    sampled_max = before["VmRSS"]
+    digest = hashlib.sha256()
+    count = 0
+    started = time.perf_counter()
+    cpu_started = time.process_time()
+    for item in items():
+        count += 1
+        digest.update(item["transaction_id"].encode() + b"\n")
+        if count % 1000 == 0:
+            sampled_max = max(sampled_max, proc_status()["VmRSS"])
+    elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
+    after = proc_status()
+    return {
+        "mode": args.mode,
+        "concurrency": args.concurrency,
+        "items": count,
+        "sha256": digest.hexdigest(),
+        "seconds": elapsed,
+        "cpu_seconds": cpu,
+        "growth_mb": max(after["VmHWM"], sampled_max) / 1024 - before["VmRSS"] / 1024,
+        "peak_was_reset": peak_was_reset,
+    }
+
+
 def build(args: argparse.Namespace) -> dict[str, Any]:
     import ssl
 
@@ -209,11 +323,18 @@ def main() -> None:
     p.add_argument("--url", required=True)
     p.add_argument("--pki", required=True)
     p.add_argument("--n", type=int, required=True)
+    e = sub.add_parser("export")
+    e.add_argument("--mode", required=True)
+    e.add_argument("--url", required=True)
+    e.add_argument("--pki", required=True)
+    e.add_argument("--n", type=int, required=True)
+    e.add_argument("--concurrency", type=int, default=1)
     b = sub.add_parser("build")
     b.add_argument("--pki", required=True)
     b.add_argument("--n", type=int, default=30)
     args = parser.parse_args()
-    result = paginate(args) if args.command == "paginate" else build(args)
+    commands = {"paginate": paginate, "export": export, "build": build}
+    result = commands[args.command](args)
     print(json.dumps(result))
 
 

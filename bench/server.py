@@ -19,13 +19,19 @@ request than the client under test.  This one parses only the request line,
 ``Content-Length`` and ``Connection: close``, and answers from pre-encoded
 bytes.
 
-Routes (anything else is 404):
+Routes (anything else is 404; a path prefixed with ``/close`` is served the
+same but the *server* answers ``Connection: close`` and closes the connection
+after the answer, whatever the request asked, as some gateways do):
 
 * ``GET /banks/v1/``                         small JSON array (3 banks)
 * ``POST /customers/v1/``                    small JSON object
 * ``GET /data/v2/accounts/{id}/transactions?page=&size=``
   Lean data-v2 page over ``--transactions`` synthetic transactions, built
   from a template per request (nothing is held in memory).
+
+``--latency SECONDS`` holds every answer that long before sending it (Lean's
+round trip; each connection has its own thread, so concurrent requests wait
+in parallel).
 
 Handshake accounting: every accepted TCP connection is counted; a completed
 handshake is counted as *full* or *resumed* (``SSLSocket.session_reused``).
@@ -93,6 +99,7 @@ PRE_KEEP = {key: _response(b"200 OK", body, False) for key, body in RESPONSES.it
 PRE_CLOSE = {key: _response(b"200 OK", body, True) for key, body in RESPONSES.items()}
 NOT_FOUND = b'{"status":"NOT_FOUND","message":"no such route in the benchmark server"}'
 TXN_PREFIX = b"/data/v2/accounts/"
+SERVER_CLOSE = b"/close"
 
 
 def transactions_page(account: str, page: int, size: int, total: int) -> bytes:
@@ -166,7 +173,8 @@ class Counters:
         }
 
 
-def serve_connection(raw: socket.socket, context: ssl.SSLContext, counters: Counters, total_txns: int) -> None:
+def serve_connection(raw: socket.socket, context: ssl.SSLContext, counters: Counters, total_txns: int,
+                     latency: float = 0.0) -> None:
     thread_time = time.thread_time
     started = thread_time()
     raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -221,6 +229,9 @@ def serve_connection(raw: socket.socket, context: ssl.SSLContext, counters: Coun
                 rest += data
             buf = rest[length:]
             path = target.split(b"?", 1)[0]
+            if path.startswith(SERVER_CLOSE):  # the server decides to close, unasked
+                path = path[len(SERVER_CLOSE):]
+                close = True
             pre = (PRE_CLOSE if close else PRE_KEEP).get((method, path))
             if pre is not None:
                 out = pre
@@ -233,6 +244,10 @@ def serve_connection(raw: socket.socket, context: ssl.SSLContext, counters: Coun
             else:
                 out = _response(b"404 Not Found", NOT_FOUND, close)
             stats.requests += 1  # before sending: a client that has the answer must see it counted
+            if latency:
+                stats.cpu += thread_time() - mark
+                time.sleep(latency)  # waiting is not work
+                mark = thread_time()
             sendall(out)
             stats.cpu += thread_time() - mark
             if close:
@@ -274,8 +289,8 @@ def serve(args: argparse.Namespace) -> None:
                 counters.accepted += 1
                 counters.open_now += 1
                 counters.open_peak = max(counters.open_peak, counters.open_now)
-            threading.Thread(target=serve_connection, args=(raw, context, counters, args.transactions),
-                             daemon=True).start()
+            threading.Thread(target=serve_connection,
+                             args=(raw, context, counters, args.transactions, args.latency), daemon=True).start()
 
     threading.Thread(target=accept_loop, name="accept", daemon=True).start()
     out = sys.stdout
@@ -297,10 +312,10 @@ class ServerProcess:
     """Start ``server.py`` in a child process and read its counters."""
 
     def __init__(self, cert: str, key: str, client_ca: str, transactions: int = 100_000,
-                 num_tickets: int = 2) -> None:
+                 num_tickets: int = 2, latency: float = 0.0) -> None:
         self._proc = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "--cert", cert, "--key", key, "--client-ca", client_ca,
-             "--transactions", str(transactions), "--num-tickets", str(num_tickets)],
+             "--transactions", str(transactions), "--num-tickets", str(num_tickets), "--latency", str(latency)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
         )
         assert self._proc.stdout is not None and self._proc.stdin is not None
@@ -364,6 +379,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--transactions", type=int, default=100_000)
     parser.add_argument("--num-tickets", type=int, default=2)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds to hold every answer")
     serve(parser.parse_args())
 
 

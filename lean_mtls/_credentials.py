@@ -131,6 +131,9 @@ class ClientIdentity(NamedTuple):
     key_password: bytes | None = None
     #: The verdicts (:class:`lean_mtls.CredentialInspection`); nothing secret.
     inspection: CredentialInspection | None = None
+    #: Certificates of the cert file cryptography could not read (DER as given): sent after
+    #: ``chain`` so OpenSSL, and the server, still get them (a BER-encoded intermediate, say).
+    extra_der: tuple[bytes, ...] = ()
 
     def __repr__(self) -> str:
         return f"ClientIdentity(subject={self.info.subject!r}, source={self.source!r}, key=<redacted>)"
@@ -465,11 +468,14 @@ class _Parsed(NamedTuple):
     unreadable: int = 0
     #: The private key's PEM block as given, when the key came as PEM OpenSSL reads.
     key_pem: bytes | None = None
+    #: The DER of the certificates cryptography could not read, as given.
+    unreadable_der: tuple[bytes, ...] = ()
 
 
 def _parse_pem(data: bytes, label: str, password: bytes | None, what: str) -> _Parsed:
     certs: list[x509.Certificate] = []
     ders: list[bytes] = []
+    unreadable: list[bytes] = []
     key: AnyKey | None = None
     key_pem: bytes | None = None
     for kind, block in _pem_blocks(data):
@@ -495,10 +501,12 @@ def _parse_pem(data: bytes, label: str, password: bytes | None, what: str) -> _P
             cert = read_certificate(der, label)
             if cert is not None:
                 certs.append(cert)
+            else:
+                unreadable.append(der)
         elif kind.endswith(b"PRIVATE KEY") and key is None:
             key = _load_private_key(block, pem=True, password=password, label=label)
             key_pem = None if kind == b"OPENSSH PRIVATE KEY" else block  # OpenSSL cannot read OpenSSH keys
-    return _Parsed(certs, key, label, tuple(ders), len(ders) - len(certs), key_pem)
+    return _Parsed(certs, key, label, tuple(ders), len(unreadable), key_pem, tuple(unreadable))
 
 
 def _parse_binary(data: bytes, label: str, password: bytes | None, what: str) -> _Parsed:
@@ -779,7 +787,8 @@ def load_client_identity(
     warn_if_expiring(inspection.certificate, label, inspection.checked_at)
     key_pem = parsed_key.key_pem if parsed_key is not None else parsed_cert.key_pem
     return ClientIdentity(examined.chain, examined.private_key, inspection.certificate, label,
-                          inspection.missing_issuer, key_pem, pw if key_pem is not None else None, inspection)
+                          inspection.missing_issuer, key_pem, pw if key_pem is not None else None, inspection,
+                          parsed_cert.unreadable_der)
 
 
 def _warn(message: str) -> None:

@@ -272,6 +272,8 @@ def examine(
                                      valid_at(c, now)) for c in chain)
     root = _root_of(chain, missing, pool, leaf, origin, now)
     _chain_findings(chain, entries, missing, label, bundle, problems, notes)
+    if parsed_cert.unreadable_der:
+        _unreadable_in_cert_file(len(parsed_cert.unreadable_der), label, problems, warnings, notes)
 
     ca_inspection = _inspect_ca(bundle, now, warnings, notes)
     inspection = CredentialInspection(
@@ -394,6 +396,25 @@ def _chain_findings(
             "chain-ends-at-intermediate",
             f"The chain sent ends at an intermediate whose issuer {missing!r} is {where}. That is normal when "
             "the issuer is a root the server trusts.",
+        ))
+
+
+def _unreadable_in_cert_file(
+    count: int, label: str, problems: list[CredentialFinding], warnings: list[CredentialFinding],
+    notes: list[CredentialFinding],
+) -> None:
+    notes.append(CredentialFinding(
+        "cert-file-unreadable",
+        f"{count} certificate(s) in {label} could not be read by the certificate parser (non-DER encoding or "
+        "a non-positive serial); they are sent as given after the chain, and OpenSSL and the server judge them.",
+    ))
+    # The missing issuer may well be one of them: say so, without calling the chain broken.
+    for finding in [p for p in problems if p.code == "chain-incomplete"]:
+        problems.remove(finding)
+        warnings.append(CredentialFinding(
+            "chain-maybe-incomplete",
+            finding.message.replace("The chain sent is incomplete", "The chain sent may be incomplete", 1)
+            + f" (It may be among the {count} unreadable certificate(s) of {label}, which are sent as given.)",
         ))
 
 

@@ -217,6 +217,7 @@ def load_client_identity_into(context: ssl.SSLContext, identity: ClientIdentity)
     from cryptography.hazmat.primitives import serialization
 
     chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in identity.chain)
+    chain_pem += b"".join(_der_to_pem(der) for der in identity.extra_der)  # as given, after the chain
     as_given = identity.key_pem
     if isinstance(identity.private_key, OpaqueKey) and not _memfd_supported() and not (
             as_given and b"ENCRYPTED" in as_given and identity.key_password):
@@ -283,6 +284,13 @@ def key_fits_certificate(cert: x509.Certificate, key_pem: bytes, password: bytes
     except (ssl.SSLError, ValueError):
         return False
     return True
+
+
+def _der_to_pem(der: bytes) -> bytes:
+    import base64
+
+    body = base64.encodebytes(der)
+    return b"-----BEGIN CERTIFICATE-----\n" + body + b"-----END CERTIFICATE-----\n"
 
 
 def _memfd_supported() -> bool:

@@ -251,3 +251,25 @@ def test_server_named_only_in_subject_cn_is_refused(
         assert caught.value.side == "server"
         assert "mismatch" in str(caught.value).lower() or "match" in str(caught.value).lower()
         assert server.requests == []
+
+
+def test_unreadable_intermediate_in_the_cert_file_is_still_sent(
+    strict_warnings: None, server: MTLSServer, client_files: ClientFiles, server_ca: trustme.CA,
+    client_intermediate: trustme.CA,
+) -> None:
+    """The sibling on the client side: an intermediate cryptography cannot read, in the cert file,
+    is sent as given (the server demands it), not called damaged."""
+    from lean_mtls import CertificateWarning, inspect_credentials
+
+    ber_intermediate = der_pem(ber_length(pem_der(client_intermediate.cert_pem.bytes())))
+    client_files.cert.write_bytes(client_files.cert.read_bytes() + ber_intermediate)
+    result = inspect_credentials(cert=client_files.cert, key=client_files.key, ca=server_ca.cert_pem.bytes())
+    assert result.ok
+    assert [n.code for n in result.notes if n.code == "cert-file-unreadable"] == ["cert-file-unreadable"]
+    assert [w.code for w in result.warnings] == ["chain-maybe-incomplete"]
+    with pytest.warns(CertificateWarning, match="may be incomplete"):
+        session = LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key,
+                              ca=server_ca.cert_pem.bytes(), base_url=server.url)
+    with session:
+        assert session.get("/banks/v1/").status_code == 200
+    assert server.requests[-1].client_subject_cn == "app-1234"

@@ -7,6 +7,7 @@ for it; the strict query matcher fails on a missing *or* an extra parameter.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any, Callable
 
 import pytest
@@ -166,6 +167,23 @@ CASES = [
          "/customers/v1/cus-1/payment-sources/ps-1", answer=SOURCE),
     case("payments.delete_payment_source", lambda s: s.payments.delete_payment_source("cus-1", "ps-1"), "DELETE",
          "/customers/v1/cus-1/payment-sources/ps-1", body={"reason": "USER_REQUESTED"}, answer={}, returns=None),
+    case("payments.create_account_on_file_payment", lambda s: s.payments.create_account_on_file_payment(
+        "con-1", Decimal("75.00"), channel="MOBILE", reference="Order 7"), "POST", "/payments/account-on-file",
+        body={"consent_id": "con-1", "amount": "75.00", "reference": "Order 7", "risk_details": {"channel": "MOBILE"}},
+        answer={}),
+    # consents, payouts, refunds
+    case("consents.get", lambda s: s.consents.get("con-1"), "GET", "/consents/con-1", answer={"consent_id": "c"}),
+    case("consents.list", lambda s: s.consents.list(status="ACTIVE"), "GET", "/consents/v1",
+         {"page_number": 0, "page_size": 100, "status": "ACTIVE"}, answer={"data": [], "page": {}}),
+    case("payouts.list", lambda s: s.payouts.list(), "GET", "/payouts/v1/payments",
+         {"page_number": 0, "page_size": 100}, answer={"content": [], "page": {}}),
+    case("payouts.get_destination", lambda s: s.payouts.get_destination("pd-1"), "GET",
+         "/payouts/v1/payment/destinations/pd-1", answer={"destination_id": "pd-1"}),
+    case("refunds.list", lambda s: s.refunds.list(), "GET", "/payouts/refunds", {"size": 100},
+         answer={"content": [], "page": {}}),
+    case("refunds.process", lambda s: s.refunds.process([{"refund_id": "rf-1", "status": "REJECTED"}]), "PUT",
+         "/payouts/refunds", body=[{"refund_id": "rf-1", "status": "REJECTED"}],
+         answer=[{"refund_id": "rf-1", "status": "REJECTED"}]),
     # insights
     case("insights.income", lambda s: s.insights.income("ent-1"), "POST", "/insights/v2/income",
          body={"entity_id": "ent-1", "income_type": "ALL"}),
@@ -286,6 +304,11 @@ def test_ids_are_encoded_into_one_segment(session: LeanSession) -> None:
     pytest.param(lambda s: s.refunds.process([{"refund_id": "r", "status": "MAYBE"}]), id="refund-decision"),
     pytest.param(lambda s: s.refunds.create([{"payment_id": "p", "amount": 1}]), id="refund-missing-fields"),
     pytest.param(lambda s: s.payouts.create([]), id="payout-empty"),
+    pytest.param(lambda s: s.payments.create_account_on_file_payment("c", True, channel="MOBILE"), id="aof-bool"),
+    pytest.param(lambda s: s.payments.create_account_on_file_payment("c", "ten", channel="MOBILE"), id="aof-text"),
+    pytest.param(lambda s: s.payments.create_account_on_file_payment("c", -5, channel="MOBILE"), id="aof-negative"),
+    pytest.param(lambda s: s.payments.create_account_on_file_payment("c", float("nan"), channel="MOBILE"),
+                 id="aof-nan"),
     pytest.param(lambda s: s.customers.iter_customers(page_size=0), id="page-size-zero"),
 ])
 def test_invalid_arguments_are_refused_before_sending(session: LeanSession, call: Call) -> None:

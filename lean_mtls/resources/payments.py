@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Union, cast
 
 from .._concurrent import DEFAULT_CONCURRENCY, Concurrency
+from ..errors import InvalidRequestError
 from ._base import Resource, drop_none
 from ._endpoints import MAX_LIST_PAGE_SIZE, PAYMENT_INTENTS, by_key
 from ._params import DateTimeLike, iso_datetime
@@ -40,6 +41,19 @@ __all__ = ["Payments"]
 DEFAULT_DELETE_REASON = "USER_REQUESTED"
 #: An amount: a number, a ``Decimal`` or a decimal string.
 Amount = Union[int, float, Decimal, str]
+
+
+def _decimal_text(amount: object) -> str:
+    """``amount`` as the decimal string Lean's account-on-file request sends (``"75.00"``)."""
+    if isinstance(amount, bool) or not isinstance(amount, (int, float, Decimal, str)):
+        raise InvalidRequestError(f"amount must be a number or a decimal string, got {type(amount).__name__}.")
+    try:
+        value = Decimal(str(amount).strip())
+    except InvalidOperation:
+        raise InvalidRequestError(f"amount must be a decimal number such as '75.00', got {amount!r}.") from None
+    if not value.is_finite() or value <= 0:
+        raise InvalidRequestError(f"amount must be a positive amount, got {amount!r}.")
+    return str(amount).strip() if isinstance(amount, str) else str(value)
 
 
 class Payments(Resource):
@@ -77,7 +91,7 @@ class Payments(Resource):
         """
         payload = drop_none({
             "consent_id": consent_id,
-            "amount": str(amount),
+            "amount": _decimal_text(amount),
             "reference": reference,
             "creditor_reference": creditor_reference,
             "risk_details": {"channel": channel},

@@ -639,3 +639,31 @@ def test_gateway_echo_of_the_form_in_any_spelling_is_redacted(server: MTLSServer
     for secret in (CLIENT_SECRET, APP_TOKEN):
         for spelling in spellings(secret):
             assert spelling not in outputs, spelling
+
+
+# ---------------------------------------------------------------------- item 9: only live secrets are searched
+
+
+def test_refreshed_tokens_leave_the_scrubber(server: MTLSServer, client_files: ClientFiles,
+                                             oauth: OAuthHandler) -> None:
+    import gc
+
+    from lean_mtls import _secrets
+
+    now = [1000.0]
+    with oauth_session(server, client_files) as session:
+        auth = session.auth
+        assert isinstance(auth, ClientCredentialsAuth)
+        auth._clock = lambda: now[0]
+        assert session.get("/banks/v1/").ok
+        gc.collect()
+        live = _secrets.live_count()
+        for _ in range(40):  # forty hourly refreshes
+            now[0] += 3600
+            assert session.get("/banks/v1/").ok
+        gc.collect()
+        assert auth.fetch_count == 41
+        assert _secrets.live_count() == live  # the replaced tokens are no longer searched
+        current = auth.token()
+        assert scrub(f"a {current} b") == "a <redacted> b"
+        assert oauth.issued[0] in scrub(f"a {oauth.issued[0]} b")  # a token long replaced is not searched

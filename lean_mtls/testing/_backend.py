@@ -124,6 +124,8 @@ class Backend:
 
     def reset_state(self) -> None:
         """Rebuild the seeded state (the world is immutable; everything clients change is here)."""
+        from ._routes.payments import destination_extras  # the route modules import this one
+
         world = self.world
         state = State()
         state.customers[world.customer_id] = {"customer_id": world.customer_id, "app_user_id": world.app_user_id}
@@ -145,6 +147,7 @@ class Backend:
             "bank_identifier": "ENBD_UAE",
             "government_identifier": "TRN-100234567800003",
             "currency": CURRENCY,
+            **destination_extras(CURRENCY),
             "status": "CONFIRMED",
             "default": True,
             "created_at": created,
@@ -249,7 +252,9 @@ class Backend:
             "bank_identifier": world.bank_identifier,
             "permissions": permissions,
             "bank_type": "RETAIL",
+            "status": "ACTIVE",
             "created_at": created,
+            "updated_at": created,
             "consents": [{
                 "id": world.consent_id,
                 "bank_consent_id": f"urn:leanmb1:aisconsent:{world.consent_id[:8]}",

@@ -135,6 +135,7 @@ def _bank(identifier: str, name: str, arabic_name: str, swift: str, color: str, 
         "name": name,
         "arabic_name": arabic_name,
         "commercial_name": name,
+        "commercial_name_arabic": arabic_name,
         "logo": f"https://cdn.leantech.me/img/banks/{slug}.png",
         "logo_alt": f"https://cdn.leantech.me/img/banks/{slug}-alt.png",
         "main_color": color,
@@ -438,6 +439,8 @@ class TransactionTable:
                 "category_confidence": 0.94,
                 "type": "INCOME" if amount > 0 else "SPENDING",
             } if insights else None,
+            "flags": [],
+            "regional_data": None,
         }
 
     def transaction_v1(self, i: int, *, insights: bool = False) -> dict[str, Any]:
@@ -673,6 +676,8 @@ class World:
             "national_id": person.emirates_id,
             "address": self.address(),
             "account_role": "PRINCIPAL",
+            "legal_structure": None,
+            "regional_data": None,
         }
 
     def account_lists(self, info: AccountInfo) -> dict[str, list[dict[str, Any]]]:
@@ -692,9 +697,13 @@ class World:
                 **base,
                 "beneficiary_id": seeded_uuid(rng),
                 "beneficiary_type": "TRUSTED",
+                "account_holder_name": self.person.full_name.upper(),
+                "account_holder_short_name": self.person.first_name.upper(),
                 "reference": name.split()[0].upper(),
                 "creditor_account": {"scheme_name": "IBAN", "identification": iban, "name": name},
                 "creditor_agent": None,
+                "supplementary_data": None,
+                "regional_data": None,
             })
         day = _utc_date(self.end)
         for name, amount in (("DU TELECOM", 31_900), ("EMIRATES ISLAMIC AUTO FINANCE", 185_000)):
@@ -707,6 +716,7 @@ class World:
                 "previous_payment_date_time": f"{(day - dt.timedelta(days=12)).isoformat()}T06:00:00.000Z",
                 "previous_payment_amount": {"currency": CURRENCY, "amount": money(amount)},
                 "frequency": "MONTHLY",
+                "regional_data": None,
             })
         lists["scheduled_payments"].append({
             **base,
@@ -714,8 +724,11 @@ class World:
             "scheduled_payment_date_time": f"{(day + dt.timedelta(days=9)).isoformat()}T06:00:00.000Z",
             "scheduled_type": "EXECUTION",
             "reference": "SCHOOL FEES TERM 2",
+            "debtor_reference": "SCHOOL FEES",
             "instructed_amount": {"currency": CURRENCY, "amount": 14_250.0},
+            "creditor_agent": {"scheme_name": "BICFI", "identification": "EBILAEAD"},
             "creditor_account": lists["beneficiaries"][2]["creditor_account"],
+            "regional_data": None,
         })
         first = day.replace(day=1)
         lists["standing_orders"].append({
@@ -725,12 +738,20 @@ class World:
             "reference": "MONTHLY SAVINGS",
             "first_payment_date_time": f"{(first - dt.timedelta(days=330)).isoformat()}T05:00:00.000Z",
             "next_payment_date_time": f"{(first + dt.timedelta(days=32)).replace(day=1).isoformat()}T05:00:00.000Z",
+            "last_payment_date_time": f"{first.isoformat()}T05:00:00.000Z",
             "final_payment_date_time": None,
+            "number_of_payments": None,
             "standing_order_status_code": "ACTIVE",
+            "standing_order_type": "LOCAL_BANK_TRANSFER",
+            "purpose": "SAVINGS",
             "first_payment_amount": {"currency": CURRENCY, "amount": 1_500.0},
+            "last_payment_amount": {"currency": CURRENCY, "amount": 1_500.0},
             "next_payment_amount": {"currency": CURRENCY, "amount": 1_500.0},
+            "final_payment_amount": None,
+            "creditor_agent": {"scheme_name": "BICFI", "identification": "LEANAEAD"},
             "creditor_account": {"scheme_name": "IBAN", "identification": self.accounts[1].iban,
                                  "name": self.person.full_name},
+            "regional_data": None,
         })
         return lists
 

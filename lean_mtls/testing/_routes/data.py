@@ -87,7 +87,10 @@ def _list_of(kind: str) -> Handler:
 
         def build(results_id: str) -> dict[str, Any]:
             chunk, page = slice_page(items, number, size)
-            return b.v2_body(results_id, entity["id"], kind, chunk, page, type_name=_TYPES.get(kind, kind))
+            body = b.v2_body(results_id, entity["id"], kind, chunk, page, type_name=_TYPES.get(kind, kind))
+            if kind == "identities":
+                body["data"]["account_id"] = info.account_id
+            return body
 
         return b.data_reply(build, asynchronous=is_async(call))
 

@@ -60,6 +60,13 @@ def amount_of(body: Mapping[str, Any], default_currency: str | None = None) -> t
     return value, currency
 
 
+def destination_extras(currency: str, postal_code: str | None = None) -> dict[str, Any]:
+    """A destination's fields that only matter outside the UAE or to Lean's payee checks (null here)."""
+    return {"currency_iso_code": currency, "owner_type": "BUSINESS", "confirmation_of_payee_status": None,
+            "postal_code": postal_code, "ifsc": None, "sort_code": None, "routing_number": None,
+            "transit_code": None}
+
+
 def destination(b: Backend, destination_id: Any) -> dict[str, Any]:
     found = b.state.destinations.get(check_uuid(destination_id, "payment_destination_id"))
     if found is None:
@@ -159,6 +166,7 @@ def create_destination(b: Backend, call: Call) -> Reply:
         "country": body["country"].upper(),
         "bank_identifier": body.get("bank_identifier"),
         "currency": body.get("currency") or CURRENCY,
+        **destination_extras(body.get("currency") or CURRENCY, body.get("postal_code")),
         "status": "CONFIRMED",
         "default": False,
         "created_at": now_iso(),

@@ -159,6 +159,8 @@ def new_payout_destination(b: Backend, fields: dict[str, Any], *, destination_id
                                              "address", "branch_address", "country", "city", "customer_id",
                                              "currency_iso_code", "postal_code", "bank_identifier")}}
     created["country"] = str(created["country"]).upper()
+    created.update(emirate=created["city"] if created["country"] == "ARE" else None, cool_off_expiry=None,
+                   ifsc=None, sort_code=None, routing_code=None, transit_code=None)
 
     b.state.payout_destinations[created["id"]] = created
     return created

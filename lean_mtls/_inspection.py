@@ -132,8 +132,11 @@ class CredentialInspection(NamedTuple):
 
     @property
     def known_problems(self) -> tuple[str, ...]:
-        """Non-fatal problems a server rejection would most likely be caused by."""
-        return tuple(p.message for p in self.problems if p.code not in FATAL_CODES)
+        """Non-fatal problems a server rejection would most likely be caused by (and a chain that
+        may be incomplete); what a later handshake-rejection error names."""
+        found = [p for p in self.problems if p.code not in FATAL_CODES]
+        found += [w for w in self.warnings if w.code == "chain-maybe-incomplete"]
+        return tuple(p.message for p in found)
 
 
 # --------------------------------------------------------------------------- public entry point

@@ -273,3 +273,26 @@ def test_unreadable_intermediate_in_the_cert_file_is_still_sent(
     with session:
         assert session.get("/banks/v1/").status_code == 200
     assert server.requests[-1].client_subject_cn == "app-1234"
+
+
+def test_ca_with_an_unknown_extension_anchors_the_server(
+    strict_warnings: None, tmp_path: Path, client_files: ClientFiles, client_intermediate: trustme.CA,
+    client_root: trustme.CA,
+) -> None:
+    """An extension neither parser knows (non-critical, as private PKIs add them) is no reason to refuse."""
+    from .openssl_pki import openssl
+
+    ext = tmp_path / "odd.ext"
+    ext.write_text("basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
+                   "1.3.6.1.4.1.99999.1=ASN1:UTF8String:private policy tag\n")
+    root = make_ca(tmp_path, "Unknown Extension Root")
+    openssl(tmp_path, "x509", "-in", str(root.cert), "-signkey", str(root.key), "-extfile", str(ext),
+            "-days", "30", "-out", str(root.cert))  # re-sign with the odd extension added
+    leaf = make_leaf(tmp_path, "server", root, san="IP:127.0.0.1,DNS:localhost")
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(root.cert.read_bytes() + client_chain(client_intermediate, client_root))
+    assert load_ca_bundle(ca).unreadable == 0
+    with MTLSServer(openssl_server_context(leaf, client_root)) as server, LeanSession(
+        APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=ca, base_url=server.url
+    ) as s:
+        assert s.get("/banks/v1/").status_code == 200

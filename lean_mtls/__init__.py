@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from ._adapter import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT, LeanAdapter
 from ._auth import AppTokenAuth, ClientCredentialsAuth
-from ._concurrent import DEFAULT_CONCURRENCY, ConcurrencyBudget
-from ._credentials import SYSTEM_TRUST_STORE, CertificateInfo
+from ._concurrent import DEFAULT_CONCURRENCY, Concurrency, ConcurrencyBudget
+from ._credentials import SYSTEM_TRUST_STORE, CertificateInfo, CertSource, Password
 from ._dataframe import to_dataframe
-from ._environments import AuthMode, Environment, Region
+from ._environments import AuthMode, AuthModeName, Environment, EnvironmentName, Region, RegionName
 from ._export import ExportRecord, write_jsonl
 from ._inspection import (
     CLOCK_SKEW_TOLERANCE,
@@ -20,8 +20,8 @@ from ._inspection import (
     inspect_credentials,
 )
 from ._logging import install as _install_logging
-from ._retry import DEFAULT_RETRY, RetryPolicy
-from ._session import DEFAULT_TIMEOUT, LeanSession
+from ._retry import DEFAULT_RETRY, RetryOption, RetryPolicy
+from ._session import DEFAULT_TIMEOUT, LeanSession, TimeoutType
 from ._version import __version__
 from .errors import (
     AuthenticationError,
@@ -73,14 +73,17 @@ __all__ = [
     "SYSTEM_TRUST_STORE",
     "AppTokenAuth",
     "AuthMode",
+    "AuthModeName",
     "AuthenticationError",
     "BadRequestError",
     "CAInspection",
+    "CertSource",
     "CertificateError",
     "CertificateInfo",
     "CertificateWarning",
     "ChainCertificate",
     "ClientCredentialsAuth",
+    "Concurrency",
     "ConcurrencyBudget",
     "ConfigurationError",
     "ConflictError",
@@ -88,9 +91,14 @@ __all__ = [
     "CredentialFinding",
     "CredentialInspection",
     "DataFailedError",
+    "DataOrPending",
     "DataStatusError",
+    "DateLike",
+    "DateTimeLike",
     "Environment",
+    "EnvironmentName",
     "ExportRecord",
+    "HeadersLike",
     "IncompleteResponseError",
     "InvalidHeaderError",
     "InvalidRequestError",
@@ -110,32 +118,53 @@ __all__ = [
     "LeanTimeout",
     "MalformedResponseError",
     "NotFoundError",
+    "Password",
     "PendingResult",
     "PermissionDeniedError",
     "RateLimitError",
     "ReconnectRequiredError",
     "Region",
+    "RegionName",
     "ResponseDecodingError",
     "ResultPendingError",
+    "RetryOption",
     "RetryPolicy",
     "ServerError",
     "SessionCopyError",
+    "TimeoutType",
     "TooManyRedirectsError",
+    "WebhookBody",
+    "WebhookSecret",
     "__version__",
     "inspect_credentials",
     "to_dataframe",
     "write_jsonl",
 ]
 
+#: Public names whose modules load on first use, so that ``import lean_mtls``
+#: stays as cheap as before (the resources and webhooks are not imported).
+_LAZY = {
+    "PendingResult": "lean_mtls.resources._results",
+    "DataOrPending": "lean_mtls.resources._results",
+    "DateLike": "lean_mtls.resources._params",
+    "DateTimeLike": "lean_mtls.resources._params",
+    "HeadersLike": "lean_mtls.webhooks",
+    "WebhookBody": "lean_mtls.webhooks",
+    "WebhookSecret": "lean_mtls.webhooks",
+}
+
 if TYPE_CHECKING:
-    from .resources._results import PendingResult
+    from .resources._params import DateLike, DateTimeLike
+    from .resources._results import DataOrPending, PendingResult
+    from .webhooks import HeadersLike, WebhookBody, WebhookSecret
 
 
 def __getattr__(name: str) -> Any:
-    # PendingResult lives with the resources, which load on first use so that
-    # ``import lean_mtls`` stays cheap for cron scripts.
-    if name == "PendingResult":
-        from .resources._results import PendingResult
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lean_mtls' has no attribute {name!r}")
+    import importlib
 
-        return PendingResult
-    raise AttributeError(f"module 'lean_mtls' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import contextlib
 import enum
-from typing import NamedTuple, TypeVar
+from typing import Literal, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
 
 _E = TypeVar("_E", bound=enum.Enum)
+
+
+#: The ``environment=`` values (any letter case is accepted at run time).
+EnvironmentName = Literal["sandbox", "production"]
+#: The ``region=`` values.
+RegionName = Literal["uae", "ksa"]
+#: The ``auth=`` values (``"app-token"`` is accepted too at run time).
+AuthModeName = Literal["app_token", "oauth"]
 
 
 class Environment(str, enum.Enum):

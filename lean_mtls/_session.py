@@ -48,9 +48,12 @@ from ._credentials import (
 from ._environments import (
     HOSTS,
     AuthMode,
+    AuthModeName,
     Environment,
+    EnvironmentName,
     Origin,
     Region,
+    RegionName,
     canonical_url,
     has_userinfo,
     lean_hosts_of,
@@ -385,6 +388,71 @@ class LeanSession(requests.Session):
 
     Thread safety: one session may be shared by all threads of a process, as
     long as they do not change its settings while requests are in flight.
+
+    Parameters (all but ``app_token`` are keyword-only; the constructor reads
+    no environment variables, :meth:`from_env` does):
+
+    app_token (str | None, default None)
+        The app token from Lean's developer portal, sent as ``lean-app-token``
+        to the Lean origin only.  Required in app-token mode; in OAuth mode it
+        is the client id (Lean's Application ID is the same value).
+    cert (str | os.PathLike | bytes | None, default None)
+        The client certificate: a path, or the file's content (PEM or DER; a
+        PKCS#12 bundle or a combined cert+key file too).  Required for Lean's
+        app-token hosts, which only accept mutual TLS.
+    key (str | os.PathLike | bytes | None, default None)
+        The private key (path or content; PKCS#8, PKCS#1, SEC1, encrypted or
+        not).  None when ``cert`` holds the key (PKCS#12, combined file).
+    ca (str | os.PathLike | bytes | None, default None)
+        The CA bundle that verifies Lean's server, normally Lean's
+        ``lean_public_cert_chain.pem`` (path or content); ``"system"`` for the
+        operating system's store.  None: certifi's bundle.
+    key_password (str | bytes | Callable[[], str | bytes] | None, default None)
+        The password of an encrypted key or PKCS#12 bundle; a callable is
+        called once, at construction.
+    environment (Literal["sandbox", "production"] | Environment, default "sandbox")
+        Picks the host from the table (with ``region`` and the auth mode).
+        Any letter case is accepted at run time.
+    region (Literal["uae", "ksa"] | Region, default "uae")
+        Lean's region: the United Arab Emirates or Saudi Arabia.
+    auth (Literal["app_token", "oauth"] | AuthMode | None, default None)
+        The auth mode; None means ``"oauth"`` when ``client_secret`` is given,
+        else ``"app_token"``.
+    client_id (str | None, default None)
+        OAuth2 client id (Lean's Application ID); defaults to ``app_token``.
+    client_secret (str | None, default None)
+        OAuth2 client secret; only with ``auth="oauth"``.
+    scope (str, default "api")
+        OAuth2 scope requested with the token.
+    base_url (str | None, default None)
+        An ``https://`` URL replacing the table's API host (a local emulator,
+        a proxy in front of Lean).  Then ``cert`` is not required.
+    auth_url (str | None, default None)
+        An ``https://`` URL replacing the table's OAuth2 token host.
+    timeout (float | tuple[float, float], seconds, default DEFAULT_TIMEOUT = (10.0, 60.0))
+        (connect, read) timeout of every request, or one number for both; a
+        call's ``timeout=`` wins.  There is no "no timeout".
+    retries (int | RetryPolicy | None, default None = DEFAULT_RETRY: 2 retries)
+        Retry policy of every request; 0 turns retrying off.
+    pool_size (int, connections per origin, default DEFAULT_POOL_SIZE = 16)
+        Pooled connections kept per origin; more threads wait for one.
+    pool_timeout (float, seconds, default DEFAULT_POOL_TIMEOUT = 10.0)
+        How long a request waits for a pooled connection before ``LeanTimeout``.
+    max_response_bytes (int, bytes, default DEFAULT_MAX_RESPONSE_BYTES = 33554432, 32 MiB)
+        Larger bodies are refused with ``InvalidResponseError``.
+    verify (bool, default True)
+        ``False`` turns server verification off, for the sandbox only (every
+        request then logs a warning); refused for production hosts.
+    tls_session_resumption (bool, default True)
+        Resume TLS sessions per origin (cheaper reconnects).
+    allow_other_origins (bool, default False)
+        Allow requests to other ``https://`` origins over plain TLS (no client
+        certificate, no token); Lean's other hosts and ``http://`` stay refused.
+    proxies (dict[str, str] | None, default None)
+        requests-style proxies; environment proxy variables are never read.
+
+    Raises :class:`~lean_mtls.errors.ConfigurationError` (or its subclass
+    :class:`~lean_mtls.errors.CertificateError`) naming the setting and the fix.
     """
 
     def __init__(
@@ -395,9 +463,9 @@ class LeanSession(requests.Session):
         key: CertSource | None = None,
         ca: CertSource | None = None,
         key_password: Password | None = None,
-        environment: str | Environment = Environment.SANDBOX,
-        region: str | Region = Region.UAE,
-        auth: str | AuthMode | None = None,
+        environment: EnvironmentName | Environment = Environment.SANDBOX,
+        region: RegionName | Region = Region.UAE,
+        auth: AuthModeName | AuthMode | None = None,
         client_id: str | None = None,
         client_secret: str | None = None,
         scope: str = "api",

@@ -59,11 +59,11 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
-from typing import Any, ClassVar, Union, overload
+from typing import Any, ClassVar, Protocol, Union, overload, runtime_checkable
 
 from .errors import InvalidRequestError, LeanError
 
@@ -75,6 +75,7 @@ __all__ = [
     "EntityDataRefreshUpdatedEvent",
     "EntityEvent",
     "EntityUpdatedEvent",
+    "HeadersLike",
     "PaymentCreatedEvent",
     "PaymentEvent",
     "PaymentIntentCreatedEvent",
@@ -84,7 +85,9 @@ __all__ = [
     "PaymentSourceCreatedEvent",
     "PaymentUpdatedEvent",
     "ResultsReadyEvent",
+    "WebhookBody",
     "WebhookEvent",
+    "WebhookSecret",
     "WebhookSignatureError",
     "sign",
     "verify",
@@ -105,8 +108,19 @@ _LABELLED = re.compile(r"([A-Za-z][A-Za-z0-9_-]{0,15})\s*=\s*(.*)", re.DOTALL)
 # Names under which the header may show up: HTTP, and WSGI environ / Django request.META.
 _HEADER_NAMES = (SIGNATURE_HEADER, "http-" + SIGNATURE_HEADER)
 
-_Secret = Union[str, bytes]
-_Body = Union[bytes, bytearray, memoryview]
+#: The webhook secret from Lean's developer portal, as text or bytes.
+WebhookSecret = Union[str, bytes]
+#: The raw request body exactly as received (before any JSON parsing).
+WebhookBody = Union[bytes, bytearray, memoryview]
+
+
+@runtime_checkable
+class HeadersLike(Protocol):
+    """Anything with ``items()`` yielding ``(name, value)`` pairs: a ``dict``,
+    Django's ``request.headers`` or ``request.META``, Flask/Werkzeug's
+    ``Headers`` (not a ``Mapping``, hence this protocol), Starlette's ``Headers``."""
+
+    def items(self) -> Iterable[tuple[Any, Any]]: ...
 
 
 class WebhookSignatureError(LeanError, ValueError):
@@ -423,7 +437,7 @@ def _hmac(body: bytes, key: bytes) -> bytes:
     return hmac.new(key, body, hashlib.sha512).digest()
 
 
-def sign(raw_body: _Body, secret: _Secret) -> str:
+def sign(raw_body: WebhookBody, secret: WebhookSecret) -> str:
     """Return the ``lean-signature`` value Lean would send for ``raw_body``:
     ``sha512=<lowercase hex HMAC-SHA512>``.  For tests and Lean emulators."""
     return _PREFIX + _hmac(_body(raw_body), _key(secret)).hex()
@@ -531,7 +545,7 @@ def _event(body: bytes) -> WebhookEvent:
 # --------------------------------------------------------------------------- entry points
 
 
-def verify(raw_body: _Body, signature_header: str | None, secret: _Secret) -> WebhookEvent:
+def verify(raw_body: WebhookBody, signature_header: str | None, secret: WebhookSecret) -> WebhookEvent:
     """Check a webhook's ``lean-signature`` and return the event it carries.
 
     Args:
@@ -577,7 +591,7 @@ def verify(raw_body: _Body, signature_header: str | None, secret: _Secret) -> We
     return _event(body)
 
 
-def _find_header(headers: Mapping[str, str]) -> str | None:
+def _find_header(headers: HeadersLike) -> str | None:
     values = {
         value.strip() if isinstance(value, str) else value
         for name, value in headers.items()
@@ -592,7 +606,7 @@ def _find_header(headers: Mapping[str, str]) -> str | None:
     return values.pop() if values else None
 
 
-def verify_request(headers: Mapping[str, str], raw_body: _Body, secret: _Secret) -> WebhookEvent:
+def verify_request(headers: HeadersLike, raw_body: WebhookBody, secret: WebhookSecret) -> WebhookEvent:
     """:func:`verify`, finding ``lean-signature`` in ``headers`` whatever its case.
 
     ``headers`` may be Django's ``request.headers`` (or ``request.META``,

@@ -16,6 +16,7 @@ import ssl
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 try:
@@ -33,7 +34,7 @@ BANKS = [
 ]
 
 
-def fake_lean() -> tuple[dict[str, dict[str, str]], object]:
+def fake_lean() -> tuple[dict[str, dict[str, str]], Callable[[RecordedRequest], Reply]]:
     customers: dict[str, dict[str, str]] = {}
 
     def handle(request: RecordedRequest) -> Reply:
@@ -70,7 +71,7 @@ def main() -> int:
     server_context.verify_mode = ssl.CERT_REQUIRED  # no client certificate, no service
 
     _, handler = fake_lean()
-    with tempfile.TemporaryDirectory() as folder, MTLSServer(server_context, handler) as server:  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory() as folder, MTLSServer(server_context, handler) as server:
         cert = Path(folder, "my_app_cert.crt")
         key = Path(folder, "my_app_private_key.pem")
         ca = Path(folder, "lean_public_cert_chain.pem")

@@ -563,3 +563,25 @@ def test_in_cli_terms_examples() -> None:
     assert in_cli_terms("set LEAN_BASE_URL", {"LEAN_BASE_URL": "--base-url"}) == "set --base-url"
     # file names and ordinary words are left alone
     assert in_cli_terms("my_app_cert.crt: the cert file and its key") == "my_app_cert.crt: the cert file and its key"
+
+
+def test_the_cli_uses_only_public_api() -> None:
+    """Structure (issue 12): the commands are built on lean_mtls' public names; the
+    one private module they may use is the secrets module that scrubs output."""
+    import ast
+
+    package = Path(__file__).resolve().parent.parent / "lean_mtls" / "cli"
+    allowed = {"_secrets"}
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level >= 2:
+                parts = (node.module or "").split(".")
+                private = [p for p in parts if p.startswith("_") and p not in allowed]
+                assert not private, f"{path.name} imports lean_mtls.{node.module}"
+                for alias in node.names:
+                    private_name = alias.name.startswith("_") and not alias.name.startswith("__")
+                    assert not private_name or node.module, (path.name, alias.name)
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("lean_mtls"):
+                assert not any(p.startswith("_") for p in (node.module or "").split(".")), path.name
+    assert len(list(package.glob("*.py"))) >= 5  # a package of small commands
+    assert max(len(p.read_text().splitlines()) for p in package.glob("*.py")) < 400

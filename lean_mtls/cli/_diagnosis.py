@@ -13,18 +13,17 @@ import datetime as dt
 import warnings
 from typing import Any
 
-from .. import inspect_credentials
-from .._credentials import (
-    CABundle,
-    CertificateInfo,
+from .. import (
+    CAInspection,
+    CertificateError,
+    CertificateWarning,
     CertSource,
-    _is_self_issued,
-    _issued_by,
-    load_ca_bundle,
-    load_client_identity,
+    ChainCertificate,
+    CredentialInspection,
+    LeanSession,
+    Password,
+    inspect_credentials,
 )
-from .._inspection import ChainCertificate, CredentialInspection
-from ..errors import CertificateError, CertificateWarning
 from ._output import fmt_time as _fmt_time
 from ._report import CheckReport
 
@@ -41,18 +40,17 @@ def diagnose(
     cert: CertSource,
     key: CertSource | None,
     ca: CertSource | None,
-    key_password: str | None,
+    key_password: Password | None,
     *,
     warn_days: int = DEFAULT_WARN_DAYS,
     now: dt.datetime | None = None,
-) -> tuple[CheckReport, CABundle | None]:
+) -> CheckReport:
     """Read the files and report what is wrong with them, without any network.
 
     Raises :class:`CertificateError` / :class:`ConfigurationError` when a file
     cannot be read or holds nothing usable (there is nothing to diagnose then).
     """
     report = CheckReport()
-    bundle = load_ca_bundle(ca) if ca is not None else None
     result = inspect_credentials(cert, key, ca, key_password, now=now, warn_days=warn_days)
     now = result.checked_at
     info = result.certificate
@@ -75,21 +73,33 @@ def diagnose(
     report.key = {"source": result.key_source, "matches": result.key_matches}
     _findings(result, report)
     report.chain = _chain(result)
-    report.ca = _describe_ca(bundle, now, report)
+    report.ca = _describe_ca(result.ca, report)
 
     # --- would the SDK itself accept the files?  (Only meaningful when nothing above is fatal.)
     if not result.fatal:
-        try:
-            from .._tls import build_ssl_context
+        problem = _session_refuses(cert, key, ca, key_password)
+        if problem is not None:
+            report.problems.append(f"The SDK refuses these files: {problem}")
+    return report
 
-            with warnings.catch_warnings():  # said above already, in check's words
-                warnings.simplefilter("ignore", CertificateWarning)
-                identity = load_client_identity(cert, key, key_password, bundle, now=now)
-            build_ssl_context(identity, bundle)
-            del identity
-        except CertificateError as error:
-            report.problems.append(f"The SDK refuses these files: {error.message}")
-    return report, bundle
+
+#: A placeholder: the probe session below is never used for a request.
+_PROBE_TOKEN = "lean-mtls-check-probe"
+_PROBE_URL = "https://lean-mtls-check.invalid"
+
+
+def _session_refuses(cert: CertSource, key: CertSource | None, ca: CertSource | None,
+                     key_password: Password | None) -> str | None:
+    """Build a session from the files, as the application will (OpenSSL has the
+    last word on keys and CA files); the reason it refuses them, or None."""
+    try:
+        with warnings.catch_warnings():  # said above already, in check's words
+            warnings.simplefilter("ignore", CertificateWarning)
+            LeanSession(_PROBE_TOKEN, cert=cert, key=key, ca=ca, key_password=key_password,
+                        base_url=_PROBE_URL, retries=0).close()
+    except CertificateError as error:
+        return error.message
+    return None
 
 
 def _findings(result: CredentialInspection, report: CheckReport) -> None:
@@ -160,31 +170,23 @@ def _chain(result: CredentialInspection) -> dict[str, Any]:
     return chain
 
 
-def _is_root(cert: Any) -> bool:
-    return _is_self_issued(cert) and _issued_by(cert, cert)
-
-
-def _describe_ca(bundle: CABundle | None, now: dt.datetime, report: CheckReport) -> dict[str, Any]:
-    if bundle is None:
+def _describe_ca(ca: CAInspection, report: CheckReport) -> dict[str, Any]:
+    if ca.kind != "file":
         report.notes.append(
-            "No CA bundle given (--ca / LEAN_CA): the server would be verified against certifi's CA bundle "
+            f"No CA bundle given (--ca / LEAN_CA): the server would be verified against {ca.source} "
             "(environment variables cannot change that; --ca system selects the operating system's store). "
             "Lean's developer portal provides lean_public_cert_chain.pem for this."
+            if ca.kind == "certifi" else
+            f"--ca system: the server would be verified against {ca.source}. Lean's developer portal provides "
+            "lean_public_cert_chain.pem, which pins Lean's own chain."
         )
-        return {"source": None, "certificates": 0, "roots": [], "ends_at": [], "verifies_server": "certifi"}
-    certs = list(bundle.certificates)
-    roots = [CertificateInfo.of(c).subject for c in certs if _is_root(c)]
-    # Certificates whose issuer is not in the bundle: where a chain built from the bundle stops.
-    ends_at = [
-        {"subject": CertificateInfo.of(c).subject, "issuer": CertificateInfo.of(c).issuer}
-        for c in certs
-        if not _is_self_issued(c) and not any(o is not c and _issued_by(c, o) for o in certs)
-    ]
-    expired = [CertificateInfo.of(c).subject for c in certs if CertificateInfo.of(c).not_after < now]
-    # Only a handshake can prove the bundle verifies Lean's server (--ping sets this).
-    verdict = "not checked (use --ping)"
-    if roots:
-        summary = "holds the self-signed root" + ("s " if len(roots) > 1 else " ") + ", ".join(repr(r) for r in roots)
+        verifies = "certifi" if ca.kind == "certifi" else "system-trust-store"
+        return {"source": None, "kind": ca.kind, "certificates": 0, "roots": [], "ends_at": [],
+                "verifies_server": verifies}
+    ends_at = [{"subject": subject, "issuer": issuer} for subject, issuer in ca.ends_at]
+    if ca.roots:
+        summary = ("holds the self-signed root" + ("s " if len(ca.roots) > 1 else " ")
+                   + ", ".join(repr(r) for r in ca.roots))
     else:
         summary = (
             "holds no self-signed root; it ends at "
@@ -193,14 +195,17 @@ def _describe_ca(bundle: CABundle | None, now: dt.datetime, report: CheckReport)
             "chain passes through one of these."
         )
         report.notes.append(f"The CA bundle {summary}")
-    for subject in expired:
+    for subject in ca.expired:
         report.warnings.append(f"The CA bundle holds an expired certificate {subject!r}: download Lean's chain again.")
+    # Only a handshake can prove the bundle verifies Lean's server (--ping sets this).
     return {
-        "source": bundle.source,
-        "certificates": len(certs),
-        "roots": roots,
+        "source": ca.source,
+        "kind": ca.kind,
+        "certificates": ca.certificates,
+        "unreadable": ca.unreadable,
+        "roots": list(ca.roots),
         "ends_at": ends_at,
-        "expired": expired,
-        "verifies_server": verdict,
+        "expired": list(ca.expired),
+        "verifies_server": "not checked (use --ping)",
         "summary": summary,
     }

@@ -226,9 +226,8 @@ def inspect_files(settings: CLISettings, warn_days: int) -> CheckReport:
     kwargs = settings.kwargs
     if kwargs.get("cert") is None:
         raise UsageError("no client certificate: pass --cert PATH or set LEAN_CERT.")
-    report, _ = diagnose(kwargs["cert"], kwargs.get("key"), kwargs.get("ca"), kwargs.get("key_password"),
-                         warn_days=warn_days)
-    return report
+    return diagnose(kwargs["cert"], kwargs.get("key"), kwargs.get("ca"), kwargs.get("key_password"),
+                    warn_days=warn_days)
 
 
 def _refuse(args: argparse.Namespace, message: str, code: str) -> int:

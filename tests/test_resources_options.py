@@ -282,3 +282,21 @@ def test_readme_api_table_lists_every_method(session: LeanSession) -> None:
             if group == "data" and name.startswith("iter_") and "`iter_*` twin" in section:
                 continue  # the data iterators are listed as a family
             assert re.search(rf"\b{name}\b", section), f"README's API table lacks {group}.{name}"
+
+
+def test_customer_token_cache_gets_fresh_locks_in_a_forked_child(oauth: LeanSession) -> None:
+    import os
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    tokens = oauth.customers._tokens
+    tokens._lock.acquire()  # as if another thread held it at fork time
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: the cache must not deadlock
+            acquired = tokens._lock.acquire(timeout=2)
+            os._exit(0 if acquired else 1)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        tokens._lock.release()
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -12,7 +12,9 @@ a log line or a traceback.  It is never added to the SDK's own requests.
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections import OrderedDict
 from typing import Any
 
@@ -57,6 +59,20 @@ class CustomerToken:
         raise TypeError("A CustomerToken holds a secret and cannot be pickled.")
 
 
+#: Live caches, so a forked child gets fresh locks (a lock a parent thread held
+#: at fork time would never be released in the child).
+_LIVE: weakref.WeakSet[CustomerTokens] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for tokens in list(_LIVE):
+        tokens.reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class CustomerTokens:
     """Per-customer token caches built from the session's OAuth auth."""
 
@@ -65,6 +81,7 @@ class CustomerTokens:
         self._max = max_customers
         self._lock = threading.Lock()
         self._by_customer: OrderedDict[str, ClientCredentialsAuth] = OrderedDict()
+        _LIVE.add(self)
         reset_in_child(self)
 
     def _auth_for(self, customer_id: str) -> ClientCredentialsAuth:

@@ -521,6 +521,19 @@ TYPED_ANSWERS: dict[str, tuple[str, str]] = {
     "PayoutDestination": ("payouts.create_destinations", "[]"),
     "Refund": ("refunds.list", "content.[]"),
     "RefundPage": ("refunds.list", ""),
+    "InsightResult": ("insights.income", ""),
+    "NameVerificationResult": ("insights.name_verification", ""),
+    "VerificationResult": ("verifications.verify_account", ""),
+    "ManagersVerificationResult": ("verifications.verify_corporate_managers", ""),
+}
+
+#: Endpoints whose answers a TypedDict above also describes (same type, other endpoints).
+ALSO_TYPED: dict[str, tuple[str, ...]] = {
+    "InsightResult": ("insights.expenses", "insights.cashflows", "insights.credit_obligations",
+                      "insights.non_credit_obligations", "insights.employment_income", "insights.balances",
+                      "insights.freelancer_cashflows"),
+    "VerificationResult": ("verifications.verify_entity", "verifications.verify_beneficiary_name",
+                           "verifications.verify_corporate", "verifications.verify_freelancer"),
 }
 
 
@@ -577,9 +590,11 @@ def test_typed_answers_have_lean_s_fields_and_kinds(name: str, where: tuple[str,
     from lean_mtls.resources import types
 
     hints = typing.get_type_hints(getattr(types, name))
-    endpoint = by_key(where[0])
-    examples = [r["body"] for r in LEAN[(endpoint.method, endpoint.path)]["responses"]
-                if r["status"] is None or 200 <= r["status"] < 300]
+    examples = []
+    for key in (where[0], *ALSO_TYPED.get(name, ())):
+        endpoint = by_key(key)
+        examples += [r["body"] for r in LEAN[(endpoint.method, endpoint.path)]["responses"]
+                     if r["status"] is None or 200 <= r["status"] < 300]
     objects = [obj for obj in (_at(body, where[1]) for body in examples) if isinstance(obj, dict)]
     assert objects, f"no 2xx example of {where}"
     for obj in objects:

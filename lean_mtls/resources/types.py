@@ -34,6 +34,9 @@ __all__ = [
     "EntityPage",
     "GovernmentIdentifier",
     "Identity",
+    "InsightResult",
+    "ManagersVerificationResult",
+    "NameVerificationResult",
     "Page",
     "Payment",
     "PaymentDestination",
@@ -55,6 +58,7 @@ __all__ = [
     "StandingOrder",
     "StatusDetail",
     "Transaction",
+    "VerificationResult",
 ]
 
 
@@ -593,3 +597,44 @@ class RefundPage(TypedDict, total=False):
 
     content: list[Refund]
     page: Page
+
+
+# ---------------------------------------------------------------------- insights and verifications
+
+
+class _Envelope(TypedDict, total=False):
+    status: str
+    results_id: str
+    message: str
+    meta: Any
+    timestamp: str
+    status_detail: Optional[StatusDetail]
+
+
+class InsightResult(_Envelope, total=False):
+    """The answer of the insights (income, expenses, cashflows, KSA insights):
+    the computed figures under ``insights``."""
+
+    type: str
+    insights: dict[str, Any]
+
+
+class NameVerificationResult(_Envelope, total=False):
+    """``POST /insights/v1/name-verification``: the result under ``data``
+    (``match_type`` PERFECT_MATCH / PARTIAL_MATCH / NO_MATCH)."""
+
+    type: str
+    data: dict[str, Any]
+
+
+class VerificationResult(_Envelope, total=False):
+    """The answer of the verifications: the checks under ``verifications``
+    (account verification: ``account_ownership_verified``, ``account_status``, ...)."""
+
+    verifications: dict[str, Any]
+
+
+class ManagersVerificationResult(_Envelope, total=False):
+    """``POST /verifications/v1/corporates/managers``: one item per manager under ``verifications``."""
+
+    verifications: list[dict[str, Any]]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ..errors import InvalidRequestError
 from ._base import Resource
+from .types import ManagersVerificationResult, VerificationResult
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -65,7 +66,7 @@ class Verifications(Resource):
         bank_identifier: str | None = None,
         bank_identifier_type: BankIdentifierType = "BIC",
         **options: Unpack[CallOptions],
-    ) -> dict[str, Any]:
+    ) -> VerificationResult:
         """``POST /verifications/v1/accounts``: does the account belong to this person or company?
 
         Sends ``{country_code, type: account_type, account_details: {type:
@@ -100,24 +101,24 @@ class Verifications(Resource):
             payload["bank_identifier"] = {"type": kind, "value": bank_identifier}
         return self._post("verifications.verify_account", payload, options)
 
-    def _post(self, key: str, payload: Any, options: Any) -> dict[str, Any]:
-        return cast("dict[str, Any]", self._call(key, json=payload, options=options))
+    def _post(self, key: str, payload: Any, options: Any) -> VerificationResult:
+        return cast(VerificationResult, self._call(key, json=payload, options=options))
 
     # ------------------------------------------------------------------ KSA
 
     def verify_entity(self, entity_id: str, identifications: Identifications,
-                      **options: Unpack[CallOptions]) -> dict[str, Any]:
+                      **options: Unpack[CallOptions]) -> VerificationResult:
         """KSA: ``POST /verifications/v2/entity``: does the entity belong to the person
         (``identifications`` e.g. ``[{"type": "NATIONAL_ID", "value": "..."}]``)?"""
         payload = {"entity_id": entity_id, "identifications": _identifications(identifications, "verify_entity")}
         return self._post("verifications.verify_entity", payload, options)
 
-    def verify_beneficiary_name(self, iban: str, **options: Unpack[CallOptions]) -> dict[str, Any]:
+    def verify_beneficiary_name(self, iban: str, **options: Unpack[CallOptions]) -> VerificationResult:
         """KSA: ``POST /verifications/v2/beneficiary-name`` with ``{iban}``: the account holder's name."""
         return self._post("verifications.verify_beneficiary_name", {"iban": iban}, options)
 
     def verify_corporate(self, identifications: Identifications, *, language: str, type: str = "FULL",  # noqa: A002
-                         **options: Unpack[CallOptions]) -> dict[str, Any]:
+                         **options: Unpack[CallOptions]) -> VerificationResult:
         """KSA: ``POST /verifications/v1/corporates`` with ``{type, language, identifications}``
         (e.g. ``[{"type": "UNIFIED_NUMBER", "value": "..."}]``; ``type`` ``FULL`` as in Lean's example)."""
         payload = {"type": type, "language": language,
@@ -125,14 +126,15 @@ class Verifications(Resource):
         return self._post("verifications.verify_corporate", payload, options)
 
     def verify_corporate_managers(self, identifications: Identifications, *, language: str,
-                                  **options: Unpack[CallOptions]) -> dict[str, Any]:
+                                  **options: Unpack[CallOptions]) -> ManagersVerificationResult:
         """KSA: ``POST /verifications/v1/corporates/managers`` with ``{identifications, language}``."""
         payload = {"identifications": _identifications(identifications, "verify_corporate_managers"),
                    "language": language}
-        return self._post("verifications.verify_corporate_managers", payload, options)
+        return cast(ManagersVerificationResult,
+                    self._call("verifications.verify_corporate_managers", json=payload, options=options))
 
     def verify_freelancer(self, identifications: Identifications, *, type: str = "FULL",  # noqa: A002
-                          **options: Unpack[CallOptions]) -> dict[str, Any]:
+                          **options: Unpack[CallOptions]) -> VerificationResult:
         """KSA: ``POST /verifications/v1/freelancers`` with ``{type, identifications}``
         (e.g. ``[{"type": "NATIONAL_ID", "value": "..."}]``)."""
         payload = {"type": type, "identifications": _identifications(identifications, "verify_freelancer")}

@@ -121,7 +121,25 @@ class LeanHTTPResponse(http.client.HTTPResponse):
         if self.status == 101:  # the connection now speaks another protocol
             self.will_close = True
             mark_in_doubt(self._lean_sock)
+        else:
+            self._check_framing()
         _keep_ticket(self._lean_sock)
+
+    def _check_framing(self) -> None:
+        """RFC 9112 section 6.3: Transfer-Encoding overrides Content-Length, and
+        both together (a sign of response splitting) or a coding other than a
+        final ``chunked`` leave nothing but the end of the connection to mark
+        the end of the body.  Either way the connection is not reused."""
+        codings = self.headers.get_all("Transfer-Encoding") if self.headers is not None else None
+        if not codings:
+            return
+        if not self.chunked:  # not exactly "chunked": the body ends when the connection does
+            self.length = None
+            self.will_close = True
+            mark_in_doubt(self._lean_sock)
+        elif self.headers.get("Content-Length") is not None:
+            self.will_close = True
+            mark_in_doubt(self._lean_sock)
 
     def _close_conn(self) -> None:
         fp = self.fp

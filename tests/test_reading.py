@@ -274,3 +274,30 @@ def test_check_ping_honours_its_timeout_on_a_trickling_server(server: MTLSServer
     assert report["ping"]["ok"] is False
     assert report["ping"]["error"]["code"] == "timeout"
     assert report["ping"]["status_code"] == 200  # the headers came in time; the body did not
+
+
+@pytest.mark.parametrize("head", [
+    b"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n",  # both: Transfer-Encoding wins, then close
+    b"Transfer-Encoding: chunked\r\nContent-Length: 200\r\n",
+    b"Transfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\n",  # not exactly chunked
+], ids=["te-and-short-cl", "te-and-long-cl", "te-not-chunked"])
+def test_contradictory_framing_ends_the_connection(raw_server: Callable[..., RawTLSServer],
+                                                   client_files: ClientFiles, head: bytes) -> None:
+    def script(conn: Connection) -> None:
+        while conn.read_request() is not None:
+            n = len(conn.server.requests)
+            if n == 1:
+                body = b'{"n": 1}'
+                conn.send(b"HTTP/1.1 200 OK\r\n" + head + b"\r\n" + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+                if b"gzip" in head:
+                    return  # read-until-close framing: the server ends the connection
+            else:
+                conn.send(response(200, json.dumps({"n": n}).encode()))
+
+    server = raw_server(script)
+    with session_for(server.url, client_files) as session:
+        first = session.get("/a")
+        assert session.request_json("GET", "/b") == {"n": 2}
+    if b"gzip" not in head:
+        assert first.json() == {"n": 1}  # Transfer-Encoding decided the framing
+    assert server.connections == 2  # and the connection was not reused

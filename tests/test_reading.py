@@ -16,7 +16,7 @@ import pytest
 import requests
 import trustme
 
-from lean_mtls import InvalidResponseError, LeanSession, LeanTimeout
+from lean_mtls import InvalidResponseError, LeanSession, LeanTimeout, _reading
 from lean_mtls.testing import MTLSServer, Reply
 
 from .conftest import APP_TOKEN, ClientFiles, server_context
@@ -117,11 +117,13 @@ def test_bytes_after_the_body_mean_the_connection_is_not_reused(raw_server: Call
             if late:
                 time.sleep(0.05)
                 conn.send(tail)
+                conn.server.note("tail sent")
 
     server = raw_server(script)
     with session_for(server.url, client_files) as session:
         first = session.request_json("GET", "/a")
-        time.sleep(0.1)  # lets the late bytes arrive before the next request picks a connection
+        if late:  # the late bytes are in before the next request picks a connection
+            _wait_for_notes(server)
         second = session.request_json("GET", "/b")
     assert (first, second) == ({"n": 1}, {"n": 2})
     assert server.connections == 2
@@ -190,13 +192,16 @@ def test_a_streamed_body_is_held_to_the_read_deadline(server: MTLSServer, client
     assert info.value.phase == "read"
 
 
-def test_a_streamed_body_slowly_consumed_is_not_the_servers_fault(server: MTLSServer,
-                                                                 client_files: ClientFiles) -> None:
+def test_a_streamed_body_slowly_consumed_is_not_the_servers_fault(server: MTLSServer, client_files: ClientFiles,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     server.set_handler(lambda r: Reply(200, {"ok": True}))
-    with session_for(server.url, client_files, timeout=(5, 0.2)) as session:
+    with session_for(server.url, client_files, timeout=(5, 2)) as session:
+        # MTLSServer writes status, headers and this small body in one flush (one TLS record):
+        # once the headers are read, the body has arrived too.
         streamed = session.get("/banks/v1/", stream=True)
-        time.sleep(0.4)  # the budget is spent, but the whole body had already arrived
-        assert streamed.json() == {"ok": True}
+        later = time.monotonic() + 60  # the reader dawdled: the 2 s budget is long spent ...
+        monkeypatch.setattr(_reading, "clock", lambda: later)
+        assert streamed.json() == {"ok": True}  # ... but the whole body had already arrived
 
 
 def test_a_streamed_body_declared_over_max_response_bytes_is_refused_at_once(

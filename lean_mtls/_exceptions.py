@@ -166,6 +166,9 @@ class Failure(NamedTuple):
             return True
         if self.handshake_done is not None:
             return self.handshake_done
+        # Not known (proxies, patched adapters): a TLS alert is taken for the handshake's, as requests does.
+        if self.has(ssl.SSLError):
+            return False
         return not self.has(urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError,
                             requests.exceptions.ConnectTimeout)
 

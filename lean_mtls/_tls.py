@@ -229,11 +229,7 @@ def load_client_identity_into(context: ssl.SSLContext, identity: ClientIdentity)
         )
     try:
         if _memfd_supported():
-            plain_key = as_given or SecretBytes(_private_key(identity).private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ))
+            plain_key = as_given or _plain_pkcs8(identity)
             with _memory_file(chain_pem + b"\n" + plain_key) as path:
                 context.load_cert_chain(path, password=identity.key_password if as_given else None)
         elif as_given is not None and b"ENCRYPTED" in as_given and identity.key_password:
@@ -256,6 +252,44 @@ def load_client_identity_into(context: ssl.SSLContext, identity: ClientIdentity)
             "signed with a weak hash is refused by modern OpenSSL; ask Lean for a new certificate.",
             source=identity.source,
         ) from None
+
+
+#: id-RSASSA-PSS (RFC 4055), DER-encoded OBJECT IDENTIFIER.
+_RSASSA_PSS_OID_DER = bytes.fromhex("06092a864886f70d01010a")
+
+
+def _plain_pkcs8(identity: ClientIdentity) -> bytes:
+    """The key as unencrypted PKCS#8 PEM, in the algorithm its certificate names.
+
+    cryptography reads an RSA-PSS key (from PKCS#12 or DER) as a plain RSA key and
+    would write it back as rsaEncryption, which OpenSSL then refuses for a
+    certificate whose key is id-RSASSA-PSS; the PKCS#1 key is re-wrapped under
+    that algorithm instead (no parameters: any PSS parameters allowed).
+    """
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import PublicKeyAlgorithmOID
+
+    key = _private_key(identity)
+    leaf = identity.chain[0]
+    if isinstance(key, rsa.RSAPrivateKey) and leaf.public_key_algorithm_oid == PublicKeyAlgorithmOID.RSASSA_PSS:
+        pkcs1 = SecretBytes(key.private_bytes(serialization.Encoding.DER,
+                                              serialization.PrivateFormat.TraditionalOpenSSL,
+                                              serialization.NoEncryption()))
+        der = SecretBytes(_der(0x30, b"\x02\x01\x00" + _der(0x30, _RSASSA_PSS_OID_DER) + _der(0x04, pkcs1)))
+        return SecretBytes(b"-----BEGIN PRIVATE KEY-----\n" + base64.encodebytes(der) + b"-----END PRIVATE KEY-----\n")
+    return SecretBytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                         serialization.NoEncryption()))
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    size = len(body)
+    if size < 0x80:
+        return bytes([tag, size]) + body
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(length)]) + length + body
 
 
 def _private_key(identity: ClientIdentity) -> PrivateKeyTypes:

@@ -207,3 +207,34 @@ def test_key_cryptography_cannot_read_is_judged_by_openssl(
         LeanSession(APP_TOKEN, cert=other.cert, key=key, key_password=password, ca=ca,
                     base_url=key_kinds_server.url)
     monkeypatch.setattr(serialization, "load_pem_private_key", real)
+
+
+@pytest.mark.parametrize("container", ["pkcs12", "der-key"])
+def test_rsa_pss_key_from_pkcs12_or_der_keeps_its_algorithm(
+    container: str, openssl_client_pki: tuple[Path, Issued, Issued], key_kinds_server: MTLSServer,
+    server_ca: trustme.CA, tmp_path: Path,
+) -> None:
+    """cryptography reads an RSA-PSS key out of PKCS#12 or DER as a plain RSA key; written back as
+    such, OpenSSL refuses it for its id-RSASSA-PSS certificate (NO_CERTIFICATE_ASSIGNED)."""
+    import subprocess
+
+    directory, root, intermediate = openssl_client_pki
+    leaf = make_leaf(directory, f"app-pss-{container}", intermediate, kind="rsa-pss", eku="clientAuth",
+                     serial="3004")
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(server_ca.cert_pem.bytes() + intermediate.cert.read_bytes() + root.cert.read_bytes())
+    options: dict[str, object]
+    if container == "pkcs12":
+        bundle = tmp_path / "app.p12"
+        subprocess.run(["openssl", "pkcs12", "-export", "-inkey", str(leaf.key), "-in", str(leaf.cert),
+                        "-certfile", str(intermediate.cert), "-passout", "pass:p12-secret", "-out", str(bundle)],
+                       check=True, capture_output=True)
+        options = {"cert": bundle, "key_password": "p12-secret"}
+    else:
+        der_key = tmp_path / "app.der"
+        subprocess.run(["openssl", "pkey", "-in", str(leaf.key), "-outform", "DER", "-out", str(der_key)],
+                       check=True, capture_output=True)
+        options = {"cert": leaf.cert, "key": der_key}
+    with LeanSession(APP_TOKEN, ca=ca, base_url=key_kinds_server.url, **options) as s:  # type: ignore[arg-type]
+        assert s.get("/banks/v1/").status_code == 200
+    assert key_kinds_server.requests[-1].client_subject_cn == f"app-pss-{container}"

@@ -349,10 +349,12 @@ def test_the_other_trailing_slash_spelling_is_not_routed(lean: FakeLean, http: r
 
 
 #: Endpoints whose answers the emulator models whole: Lean's shape comes from its own state, without
-#: the fill-in of unmodelled fields from Lean's example.  (Insights figures beyond totals and monthly
-#: totals, and the KSA corporate, manager and freelancer registries, are filled in.)
+#: the fill-in of unmodelled fields from Lean's example.  (The KSA obligations, balances and freelancer
+#: cashflow insights beyond their totals, and the KSA corporate, manager and freelancer registries, are
+#: filled in.)
 FULLY_MODELLED_PREFIXES = ("/oauth2/", "/customers/", "/data/", "/banks/", "/payments/", "/consents/", "/payouts/",
-                           "/verifications/v1/accounts", "/verifications/v2/", "/insights/v1/")
+                           "/verifications/v1/accounts", "/verifications/v2/", "/insights/v1/", "/insights/v2/income",
+                           "/insights/v2/expenses", "/insights/v2/assets/cashflows")
 
 
 @pytest.mark.parametrize(("endpoint", "example"), [case for case in CASES

@@ -283,6 +283,7 @@ class FakeLean:
         with self._lock:
             server, self._server = self._server, None
             self._stopped = self._stopped or server is not None
+        self._cancel_webhooks()
         if server is not None:
             server.stop()
         if self._cleanup is not None:

@@ -290,7 +290,7 @@ class LeanHost(NamedTuple):
 def lean_hosts_of(url: str) -> list[LeanHost]:
     """The rows of :data:`HOSTS` whose API or token host is ``url``'s host
     (any scheme or port; case and a trailing dot ignored)."""
-    host = Origin.of(url).host.rstrip(".")
+    host = Origin.of(url).host  # one normalised spelling (case, trailing dot, IDNA)
     found: list[LeanHost] = []
     for (region, environment, mode), row in HOSTS.items():
         for role, known in (("api", row.api), ("auth", row.auth)):

@@ -36,6 +36,7 @@ from lean_mtls import (
     LeanError,
     LeanSession,
     Password,
+    PendingResult,
     Region,
     RegionName,
     RetryOption,
@@ -84,7 +85,10 @@ def sessionwide(lean: LeanSession, entity_id: str, account_id: str, since: DateL
     transactions: Iterator[Transaction] = lean.data.iter_transactions(entity_id, account_id, start_date=since)
     frame = to_dataframe(transactions)
     result: DataOrPending = lean.data.accounts(entity_id)
-    print(len(frame), type(result).__name__, sorted(lean.settings_from_env({})))
+    if isinstance(result, PendingResult):
+        result = result.wait(timeout=30)
+    accounts = lean.data.accounts(entity_id, wait=True)["data"]  # wait=True: the data, never PENDING
+    print(len(frame), result["status"], type(accounts).__name__, sorted(lean.settings_from_env({})))
     return 0
 
 

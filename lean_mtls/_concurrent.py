@@ -49,6 +49,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, Protocol, TypeVar, Union
 
+from ._fork import reset_in_child
 from ._retry import caller_handles
 from .errors import ConfigurationError, RateLimitError
 
@@ -126,6 +127,14 @@ class ConcurrencyBudget:
         self.peak_in_flight = 0
         #: 429 answers seen so far.
         self.refusals = 0
+        reset_in_child(self)
+
+    def reset_after_fork(self) -> None:
+        """In a forked child: a fresh condition (a parent thread may have held it), and
+        none of the parent's requests counted as in flight (their threads are not here)."""
+        self._cond = threading.Condition()
+        self._in_flight = 0
+        self._pausing = False
 
     def __repr__(self) -> str:
         return (f"ConcurrencyBudget(concurrency={self.ceiling}, limit={self.limit}, in_flight={self.in_flight}, "

@@ -20,7 +20,7 @@ import pytest
 import requests
 import trustme
 
-from lean_mtls import ConfigurationError, LeanError, LeanSession
+from lean_mtls import ConcurrencyBudget, ConfigurationError, LeanError, LeanSession
 from lean_mtls._auth import AppTokenAuth, ClientCredentialsAuth
 from lean_mtls._secrets import scrub, spellings
 from lean_mtls.errors import InvalidResponseError, LeanAPIError, LeanTimeout
@@ -546,12 +546,17 @@ def test_fork_with_every_session_lock_held(server: MTLSServer, client_files: Cli
         assert isinstance(auth, ClientCredentialsAuth)
         tls_cache_lock = session._lean_adapter.ssl_context._cache()[0]  # type: ignore[attr-defined]
         tokens = session.customers._tokens
+        budget = ConcurrencyBudget(2)  # shared by page walks; the parent has both slots taken
+        assert budget.acquire(threading.Event()) is not None and budget.acquire(threading.Event()) is not None
         auth.invalidate()  # the child must fetch a token, under the auth lock
-        release = holding(auth._lock, _secrets._lock, tls_cache_lock, tokens._lock, session._reload_lock)
+        release = holding(auth._lock, _secrets._lock, tls_cache_lock, tokens._lock, session._reload_lock,
+                          budget._cond)
 
         def child() -> bool:
             response = session.get("/banks/v1/")
-            return response.ok and scrub(str(response.request.headers["Authorization"])) == "Bearer <redacted>"
+            slot = budget.acquire(threading.Event())
+            return (response.ok and slot is not None
+                    and scrub(str(response.request.headers["Authorization"])) == "Bearer <redacted>")
 
         try:
             verdict = in_forked_child(child)

@@ -463,10 +463,14 @@ def _catch(call: Callable[[], object]) -> list[BaseException]:
 # ---------------------------------------------------------------------- item 12: fork while a fetch is running
 
 
-def in_forked_child(child: Callable[[], bool]) -> str:
-    """Run ``child`` in a forked child; its verdict, or "deadlocked" if it never answers."""
+def in_forked_child(child: Callable[[], bool], release: Callable[[], None]) -> str:
+    """Fork while other threads hold locks; in the parent ``release`` them at once (the
+    parent's own threads, e.g. the test server's, may need them); run ``child`` in the
+    child.  Its verdict, or "deadlocked" if it never answers."""
     read_end, write_end = os.pipe()
     pid = os.fork()
+    if pid != 0:
+        release()
     if pid == 0:
         try:
             os.close(read_end)
@@ -503,9 +507,10 @@ def holding(*locks: Any) -> Callable[[], None]:
     thread.start()
     held.wait(10)
 
-    def done() -> None:
+    def done() -> None:  # idempotent
         release.set()
-        thread.join(10)
+        if thread.is_alive():
+            thread.join(10)
     return done
 
 
@@ -527,7 +532,7 @@ def test_fork_while_a_token_fetch_holds_the_lock(server: MTLSServer, oauth: OAut
         return token.startswith("eyJ") and scrub(f"x {token} y") == "x <redacted> y"
 
     try:
-        verdict = in_forked_child(child)
+        verdict = in_forked_child(child, release)
     finally:
         release()
         oauth.stall.set()
@@ -559,7 +564,7 @@ def test_fork_with_every_session_lock_held(server: MTLSServer, client_files: Cli
                     and scrub(str(response.request.headers["Authorization"])) == "Bearer <redacted>")
 
         try:
-            verdict = in_forked_child(child)
+            verdict = in_forked_child(child, release)
         finally:
             release()
     assert verdict == "ok"

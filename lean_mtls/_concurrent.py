@@ -307,7 +307,9 @@ class OrderedPages(Generic[S]):
         self._sources = sources
         self._budget = budget
         self._window = max(1, window)
-        self._lock = threading.Condition()
+        mutex = threading.Lock()
+        self._lock = threading.Condition(mutex)  # the caller waits on it for its page
+        self._idle = threading.Condition(mutex)  # idle workers wait on it for a pending page (one woken per page)
         self._jobs: deque[_Job] = deque()  # scheduled, not yet handed out, in order
         self._holding = False  # whether the caller is reading a page (it counts against the window)
         self._current: _List | None = None  # the list being scheduled
@@ -378,6 +380,7 @@ class OrderedPages(Generic[S]):
             self._cancelled.set()
             self._jobs.clear()
             self._lock.notify_all()
+            self._idle.notify_all()
             workers = list(self._workers)
         self._budget.wake()
         current = threading.current_thread()
@@ -397,6 +400,7 @@ class OrderedPages(Generic[S]):
                 source = next(self._sources, None)
                 if source is None:
                     self._exhausted = True
+                    self._idle.notify_all()  # idle workers can leave
                     break
                 lst = self._current = _List(source)
             if lst.next == lst.source.first:
@@ -412,6 +416,7 @@ class OrderedPages(Generic[S]):
     def _schedule(self, lst: _List) -> None:
         self._jobs.append(_Job(lst, lst.next))
         lst.next += 1
+        self._idle.notify()
 
     def _start_workers(self) -> None:
         if self._window == 1:
@@ -434,7 +439,7 @@ class OrderedPages(Generic[S]):
                 while not self._cancelled.is_set() and self._next_pending() is None:
                     if self._exhausted and self._current is None:
                         return  # nothing left to schedule
-                    self._lock.wait()
+                    self._idle.wait()
                 if self._cancelled.is_set():
                     return
             ticket = self._budget.acquire(self._cancelled)
@@ -460,6 +465,7 @@ class OrderedPages(Generic[S]):
             with self._lock:
                 if again:
                     job.state = _PENDING
+                    self._idle.notify()
                 else:
                     self._fail(job, error)
                 self._lock.notify_all()

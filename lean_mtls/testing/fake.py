@@ -45,9 +45,12 @@ What it is:
   (its seeded, stateful data); a success answer is then given every key of
   Lean's example answer for that endpoint that it lacks, with a value of
   Lean's kind (Lean's vocabulary where the example has a literal), so fields
-  it does not model (``income_factors``, a corporate's ``fiscal_year``...)
-  still arrive in Lean's shape.  ``tests/test_conformance_fake.py`` checks
-  every one of Lean's 266 example answers against it.
+  it does not model still arrive in Lean's shape.  Only five endpoints need
+  that (a KSA corporate's registry record; the KSA obligations, balances and
+  freelancer cashflow insights beyond their totals); every other answer is
+  whole from the emulator's state.  ``tests/test_conformance_fake.py`` checks
+  every one of Lean's 266 example answers against it, with and without the
+  fill-in.
 * It sends Lean's webhooks by itself when its state changes, to
   :attr:`~FakeLean.webhook_url` (signed like :meth:`~FakeLean.send_webhook`):
   ``entity.data.refresh.updated`` when a refresh finishes,

@@ -12,6 +12,7 @@ optional ``bank_identifier`` is ``BIC`` or ``CLEARING_ID``.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from typing import Any
@@ -159,7 +160,12 @@ def verify_corporate_managers(b: Backend, call: Call) -> Reply:
     person = b.world.person
     return _reply(b, lambda: [{"name": _text(person.full_name), "type": _text("Manager"), "is_licensed": True,
                                "identity": {"id": person.emirates_id, "type": _text("National ID")},
-                               "positions": [_text("General Manager")]}])
+                               "nationality": {"type": _text("Saudi")},
+                               "positions": [_text("General Manager")],
+                               "permissions": [{"id": 1, "name": _text("Sign contracts"), "can_issue_poa": True,
+                                                "can_delegate": False, "special_condition_text": _text(None),
+                                                "exercise_method_id": 1,
+                                                "exercise_method_description": _text("Individually")}]}])
 
 
 def verify_corporate(b: Backend, call: Call) -> Reply:
@@ -181,13 +187,23 @@ def verify_corporate(b: Backend, call: Call) -> Reply:
 def verify_freelancer(b: Backend, call: Call) -> Reply:
     body = call.json()
     required(body, "type", "identifications")
-    one_of(body["type"], "type", FREELANCER_TYPES)
+    kind = one_of(body["type"], "type", FREELANCER_TYPES)
     national_id = _identifications(body, KSA_IDENTIFICATIONS)[0]["value"]
     person = b.world.person
+    today = dt.date.today()
+    certificate: dict[str, Any] = {
+        "number": f"FL-{national_id[-6:]}", "status": "ACTIVE",
+        "issue_date": (today - dt.timedelta(days=200)).isoformat(),
+        "expiry_date": (today + dt.timedelta(days=165)).isoformat(), "revoked_at": None, "canceled_at": None,
+        "speciality": {"code": "SD001", "name": {"en": "Software development", "ar": None},
+                       "category": {"code": "IT001", "name": {"en": "Information technology", "ar": None}}}}
+    if kind == "BASIC":  # Lean's BASIC answer: the certificate's status and expiry only
+        certificate.update(number=None, issue_date=None, speciality=None)
     return _reply(b, lambda: {
         "certificate_ownership_verified": "VERIFIED", "national_id": national_id,
-        "name": {"en": person.full_name, "ar": None}, "gender": person.gender.upper(),
-        "certificate": [{"status": "ACTIVE", "revoked_at": None, "canceled_at": None}]})
+        "national_id_expiry_date": None if kind == "BASIC" else (today + dt.timedelta(days=900)).isoformat(),
+        "name": {"en": person.full_name, "ar": None} if kind != "BASIC" else {"en": None, "ar": None},
+        "gender": person.gender.upper() if kind != "BASIC" else None, "certificate": [certificate]})
 
 
 HANDLERS: dict[str, Handler] = {

@@ -44,7 +44,6 @@ from ._exceptions import (
 )
 from ._response import unsupported_content_codings
 from ._retry import DEFAULT_RETRY, BodyReplay, RetryPolicy, call_policy
-from ._tls import ResumingSSLContext, session_key
 from .errors import (
     ConfigurationError,
     LeanConnectionError,
@@ -158,11 +157,7 @@ class _BlockingHTTPSPool(HTTPSConnectionPool):
                     del self._lean_streams[id(conn)]
         # By now the response was read, so a TLS 1.3 ticket has arrived: keep it
         # for the next new connection to this origin (see ResumingSSLContext).
-        sock = getattr(conn, "sock", None)
-        if sock is not None and not getattr(conn, "_lean_session_kept", False):
-            context = self.conn_kw.get("ssl_context")
-            if isinstance(context, ResumingSSLContext) and isinstance(sock, ssl.SSLSocket) and self.port:
-                conn._lean_session_kept = context.remember(session_key(self.host, self.port), sock)
+        _reading.keep_ticket(getattr(conn, "sock", None))
         super()._put_conn(conn)
 
 

@@ -50,7 +50,10 @@ clock: Callable[[], float] = time.monotonic
 _GRACE = 0.001
 #: Attribute set on a socket whose HTTP framing can no longer be trusted.
 DOUBT = "_lean_framing_in_doubt"
-_TICKET_TRIED = "_lean_ticket_tried"
+#: Socket attribute: how often its TLS session was read for a ticket (-1: kept).
+_TICKET = "_lean_ticket"
+#: Reads of a connection's TLS session, at most (see :func:`keep_ticket`).
+TICKET_TRIES = 2
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -123,7 +126,7 @@ class LeanHTTPResponse(http.client.HTTPResponse):
             mark_in_doubt(self._lean_sock)
         else:
             self._check_framing()
-        _keep_ticket(self._lean_sock)
+        keep_ticket(self._lean_sock)
 
     def _check_framing(self) -> None:
         """RFC 9112 section 6.3: Transfer-Encoding overrides Content-Length, and
@@ -181,17 +184,28 @@ def in_doubt(conn: Any) -> bool:
         return True
 
 
-def _keep_ticket(sock: Any) -> None:
-    """Keep the TLS session for resumption, once per connection, as soon as an answer arrived."""
-    if not isinstance(sock, ssl.SSLSocket) or sock.__dict__.get(_TICKET_TRIED):
+def keep_ticket(sock: Any) -> None:
+    """Keep ``sock``'s TLS session for resumption (see ``ResumingSSLContext``).
+
+    Called when an answer has arrived (TLS 1.3 tickets come after the
+    handshake, before the first answer) and when a kept-alive connection goes
+    back to the pool.  At most :data:`TICKET_TRIES` times per connection:
+    reading ``SSLSocket.session`` serialises it, too costly for every answer
+    from a server that issues no tickets.
+    """
+    if not isinstance(sock, ssl.SSLSocket):
+        return
+    tries = sock.__dict__.get(_TICKET, 0)
+    if tries < 0 or tries >= TICKET_TRIES:  # kept already, or given up
         return
     from ._tls import ResumingSSLContext, _peer_key
 
+    kept = False
     context = sock.context
     if isinstance(context, ResumingSSLContext):
         key = _peer_key(sock, sock.server_hostname)
-        if key is not None and context.remember(key, sock):
-            sock.__dict__[_TICKET_TRIED] = True
+        kept = key is not None and context.remember(key, sock)
+    sock.__dict__[_TICKET] = -1 if kept else tries + 1
 
 
 def install(conn: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 
+import pytest
 import trustme
 
 from lean_mtls import LeanSession
@@ -85,3 +86,28 @@ def test_sessions_resume_when_the_server_closes_every_connection(server_ca: trus
         assert closing.connections == 20
         assert closing.resumed_connections == 19  # every reconnect but the first
         assert {r.client_subject_cn for r in closing.requests} == {"app-1234"}
+
+
+def test_a_server_without_tickets_costs_at_most_two_session_reads_per_connection(
+        server_ca: trustme.CA, client_root: trustme.CA, client_files: ClientFiles,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading ``SSLSocket.session`` serialises it; a TLS 1.3 server that issues no tickets
+    must not make every kept-alive answer pay for another try."""
+    from lean_mtls._tls import ResumingSSLContext
+
+    reads: list[object] = []
+    original = ResumingSSLContext.remember
+
+    def counting(self: ResumingSSLContext, key: tuple[str, int], tls: ssl.SSLSocket) -> bool:
+        reads.append(key)
+        return original(self, key, tls)
+
+    monkeypatch.setattr(ResumingSSLContext, "remember", counting)
+    context = server_context(server_ca, client_root)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.num_tickets = 0
+    with MTLSServer(context) as quiet, build(quiet, client_files, retries=0) as session:
+        for _ in range(10):
+            assert session.get("/x").status_code == 200
+        assert quiet.connections == 1
+    assert 1 <= len(reads) <= 2

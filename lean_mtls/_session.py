@@ -68,7 +68,7 @@ from ._inspection import CredentialInspection
 from ._refusals import REDIRECT_ATTRIBUTE, refusal_message
 from ._response import decode_json, raise_for_data_status, request_id
 from ._retry import DEFAULT_RETRY, IDEMPOTENCY_HEADER, RetryOption, call_policy, coerce_policy
-from ._secrets import Secret, SecretBytes, is_sensitive_header
+from ._secrets import Secret, SecretBytes, is_sensitive_header, scrub, values_in_request
 from ._settings import from_env_hint, read_settings
 from ._timeouts import check_timeout, seconds
 from ._tls import build_ssl_context
@@ -778,9 +778,16 @@ class LeanSession(requests.Session):
             request.url = url = self.base_url + "/" + url.lstrip("/")
         if isinstance(url, str):
             _refuse_userinfo(url, "request URL")  # before the auth sees it
-        if self.trust_env or request.cookies or len(self.cookies) or request.files or self.params:
-            return super().prepare_request(request)
-        return _prepare_fast(self, request)
+        try:
+            if self.trust_env or request.cookies or len(self.cookies) or request.files or self.params:
+                return super().prepare_request(request)
+            return _prepare_fast(self, request)
+        except requests.exceptions.InvalidHeader as exc:
+            # requests quotes the bad value; for an Authorization or lean-app-token header that is a
+            # credential, so the message goes on without it.
+            sent = {**self.headers, **(request.headers or {})}
+            clean = type(exc)(scrub(str(exc), also=values_in_request(sent, None)))
+        raise clean  # outside the handler: the original (with the value) is not chained as __context__
 
     def merge_environment_settings(
         self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any

@@ -677,3 +677,27 @@ def test_refreshed_tokens_leave_the_scrubber(server: MTLSServer, client_files: C
         current = auth.token()
         assert scrub(f"a {current} b") == "a <redacted> b"
         assert oauth.issued[0] in scrub(f"a {oauth.issued[0]} b")  # a token long replaced is not searched
+
+
+# ---------------------------------------------------------------------- sibling: malformed credential headers
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("Authorization", "Bearer my-own-secret-123\n"),
+    ("Proxy-Authorization", "Basic bXktb3duLXNlY3JldC0xMjM=\r\nX: y"),
+    ("X-Api-Key", " my-own-secret-123"),
+    ("Cookie", "session=my-own-secret-123\r\n"),
+])
+def test_a_malformed_credential_header_is_not_echoed(client_files: ClientFiles, name: str, value: str) -> None:
+    with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, base_url="https://127.0.0.1:9",
+                     allow_other_origins=True, retries=0) as session, pytest.raises(LeanError) as info:
+        session.get("https://other.example/x", headers={name: value})
+    text = "".join(traceback.format_exception(info.value)) + repr(info.value.args)
+    assert "header" in str(info.value)
+    assert "my-own-secret-123" not in text and "bXktb3duLXNlY3JldC0xMjM" not in text
+
+
+def test_a_malformed_ordinary_header_is_still_named(client_files: ClientFiles) -> None:
+    with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, base_url="https://127.0.0.1:9",
+                     retries=0) as session, pytest.raises(LeanError, match="plain"):
+        session.get("/x", headers={"X-Trace": "plain\nvalue"})

@@ -111,3 +111,18 @@ def test_pool_timeout_is_honoured_through_a_proxy(server: MTLSServer, client_fil
     assert len(outcome) == 1 and isinstance(outcome[0], LeanTimeout)
     assert outcome[0].phase == "pool"
     assert "stream=True" in str(outcome[0])  # names what holds the connection
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "0", "-1"])
+def test_the_cli_timeout_follows_the_same_rule(value: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("LEAN_")}
+    environ["LEAN_APP_TOKEN"] = APP_TOKEN
+    result = subprocess.run([sys.executable, "-m", "lean_mtls", "banks", "--timeout", value],
+                            capture_output=True, text=True, env=environ, timeout=60, check=False)
+    assert result.returncode == 2
+    assert "--timeout" in result.stderr and "finite" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -71,7 +71,7 @@ MAX_PAUSE = 30.0
 #: A ``Retry-After`` longer than this is not waited for: the page's
 #: :class:`~lean_mtls.errors.RateLimitError` is raised (as the retry policy does).
 DEFAULT_MAX_RETRY_AFTER = 60.0
-#: Refusals (429) of one page before its RateLimitError is raised.
+#: A page refused (429) more than this many times raises its RateLimitError.
 DEFAULT_MAX_REFUSALS = 6
 
 

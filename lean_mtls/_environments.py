@@ -219,18 +219,19 @@ def normalize_base_url(base_url: str) -> str:
     the whole point of the session and must not travel in clear text.
     """
     parts = urlsplit(base_url.strip())
-    if parts.scheme.lower() != "https" or not parts.hostname:
-        raise ConfigurationError(
-            f"base_url must be an https:// URL with a host, got {base_url!r}: "
-            "Lean's API is only served over mutual TLS."
-        )
-    if parts.query or parts.fragment:
-        raise ConfigurationError(f"base_url must not carry a query or fragment, got {base_url!r}.")
-    if "@" in parts.netloc:
+    if "@" in parts.netloc:  # first: the other messages must not quote a password
         raise ConfigurationError(
             "base_url must not carry userinfo (user:password@host): it would route around the origin checks; "
             "use app_token= or client_secret= for credentials."
         )
+    # Quote only scheme and host: a query string may hold a token.
+    shown = f"{parts.scheme}://{parts.netloc}" if parts.scheme else repr(base_url.split("?", 1)[0][:80])
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        raise ConfigurationError(
+            f"base_url must be an https:// URL with a host, got {shown}: Lean's API is only served over mutual TLS."
+        )
+    if parts.query or parts.fragment:
+        raise ConfigurationError(f"base_url must not carry a query or fragment, got one on {shown}.")
     return canonical_url(base_url.strip()).rstrip("/")
 
 

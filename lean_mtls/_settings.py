@@ -61,7 +61,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "auth_url": normalize_base_url,
 }
 
-_KEYWORD = re.compile(r"\b(?:pass )?(" + "|".join(ENV_VARS) + r")=")
+_KEYWORD = re.compile(r"\b(?:pass |use )?(" + "|".join(ENV_VARS) + r")=")
 
 
 def _in_env_terms(message: str) -> str:

@@ -469,6 +469,9 @@ REFUSED_SETTINGS = [
     {"LEAN_BASE_URL": "https://"},
     {"LEAN_BASE_URL": "https://mtls.sandbox.leantech.me/?x=1"},
     {"LEAN_AUTH_URL": "http://auth.sandbox.leantech.me", "LEAN_AUTH": "oauth"},
+    {"LEAN_BASE_URL": "https://user:pw-SECRET-in-url@mtls.sandbox.leantech.me"},
+    {"LEAN_BASE_URL": "http://user:pw-SECRET-in-url@mtls.sandbox.leantech.me"},
+    {"LEAN_BASE_URL": "https://mtls.sandbox.leantech.me/?token=tok-SECRET-in-url"},
 ]
 
 
@@ -490,6 +493,7 @@ def test_check_refuses_what_from_env_refuses(fake: FakeLean, monkeypatch: pytest
     assert json.loads(out)["error"]["message"] == sdk.value.message
     code, _, err = run_here(monkeypatch, capsys, "banks", env=env)
     assert code == 2 and sdk.value.message in err
+    assert "SECRET-in-url" not in sdk.value.message + err + out  # a URL's password or token is never quoted
 
 
 @pytest.mark.parametrize("good", [

@@ -701,3 +701,21 @@ def test_a_malformed_ordinary_header_is_still_named(client_files: ClientFiles) -
     with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, base_url="https://127.0.0.1:9",
                      retries=0) as session, pytest.raises(LeanError, match="plain"):
         session.get("/x", headers={"X-Trace": "plain\nvalue"})
+
+
+@pytest.mark.parametrize("userinfo", ["x@", "user:pw@"])
+def test_auth_url_with_userinfo_is_refused(userinfo: str) -> None:
+    with pytest.raises(ConfigurationError, match="userinfo") as info:
+        LeanSession(client_id="app-id", client_secret=CLIENT_SECRET, base_url="https://localhost:1",
+                    auth_url=f"https://{userinfo}localhost:2")
+    assert "pw" not in str(info.value)
+
+
+def test_mount_certificate_prefix_in_any_spelling(server: MTLSServer, client_files: ClientFiles) -> None:
+    with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=client_files.ca,
+                     base_url=server.url, retries=0) as session:
+        session.mount_certificate("HTTPS://Other.Example.:443", cert=client_files.cert, key=client_files.key,
+                                  ca=client_files.ca)
+        mounted = session.get_adapter("https://other.example/x")
+        assert session.get_adapter("https://OTHER.example.:443/y") is mounted
+        assert session.get_adapter("https://other.example.evil.test/") is not mounted

@@ -249,12 +249,32 @@ def test_concurrency_is_validated(value: Any) -> None:
         iter_items(lambda params: {}, DATA_V2, concurrency=value)
 
 
-def test_the_default_is_named() -> None:
+def _walkers() -> list[tuple[str, Any]]:
+    import importlib
+    import inspect
+    import pkgutil
+
+    import lean_mtls.resources
+
+    found = []
+    for module_info in pkgutil.iter_modules(lean_mtls.resources.__path__):
+        module = importlib.import_module(f"lean_mtls.resources.{module_info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == module.__name__:
+                found += [(f"{cls.__name__}.{name}", fn) for name, fn in inspect.getmembers(cls, inspect.isfunction)
+                          if name.startswith("iter_") or name == "export"]
+    return found
+
+
+def test_every_walker_takes_concurrency_with_the_named_default() -> None:
     import inspect
 
-    from lean_mtls.resources.data import Data
-
-    assert inspect.signature(Data.iter_transactions).parameters["concurrency"].default == DEFAULT_CONCURRENCY
+    walkers = _walkers()
+    assert len(walkers) >= 15
+    for name, fn in walkers:
+        parameter = inspect.signature(fn).parameters.get("concurrency")
+        assert parameter is not None, f"{name} has no concurrency="
+        assert parameter.default == DEFAULT_CONCURRENCY, name
 
 
 # ---------------------------------------------------------------------- the budget (AIMD) alone

@@ -172,3 +172,12 @@ def test_an_export_error_comes_after_the_records_before_it(server: MTLSServer, r
             seen.append(record.item["transaction_id"])
     assert seen == [f"acc-0-{p}-{i}" for p in range(2) for i in range(10)] + [f"acc-1-0-{i}" for i in range(10)]
     assert page_threads() == []
+
+
+def test_export_kinds_are_the_per_account_lists_of_the_endpoint_list() -> None:
+    from lean_mtls._export import EXPORT_KINDS
+    from lean_mtls.resources._endpoints import ENDPOINTS
+
+    per_account = {e.key.split(".", 1)[1] for e in ENDPOINTS
+                   if e.key.startswith("data.") and "{account_id}" in e.path and e.paging is not None}
+    assert set(EXPORT_KINDS) == per_account

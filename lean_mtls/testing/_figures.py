@@ -105,6 +105,26 @@ class Series:
                  "income_source": source(i)} for i in sorted(self.rows, reverse=True)]
 
 
+def monthly_balances(table: TransactionTable, months: list[str]) -> dict[str, tuple[int, int]]:
+    """Month -> (balance at the start of the month, average end-of-transaction balance in it), in fils."""
+    result: dict[str, tuple[int, int]] = {}
+    balance = table.opening_balance
+    by_month: dict[str, list[int]] = {}
+    opening: dict[str, int] = {}
+    for i in range(len(table)):
+        month = fast_iso(table.times[i])[:7]
+        opening.setdefault(month, balance)
+        by_month.setdefault(month, []).append(table.balances[i])
+        balance = table.balances[i]
+    carried = table.opening_balance
+    for month in months:
+        start = opening.get(month, carried)
+        values = by_month.get(month) or [start]
+        result[month] = (start, sum(values) // len(values))
+        carried = values[-1]
+    return result
+
+
 def series(table: TransactionTable, keep: Callable[[int], bool], since: int | None = None) -> Series:
     """The rows of ``table`` (from ``since``, epoch seconds) that ``keep`` selects."""
     lo, _ = table.window(since, None)

@@ -45,9 +45,8 @@ What it is:
   (its seeded, stateful data); a success answer is then given every key of
   Lean's example answer for that endpoint that it lacks, with a value of
   Lean's kind (Lean's vocabulary where the example has a literal), so fields
-  it does not model still arrive in Lean's shape.  Only five endpoints need
-  that (a KSA corporate's registry record; the KSA obligations, balances and
-  freelancer cashflow insights beyond their totals); every other answer is
+  it does not model still arrive in Lean's shape.  Only one endpoint needs
+  that (a KSA corporate's commercial-registry record); every other answer is
   whole from the emulator's state.  ``tests/test_conformance_fake.py`` checks
   every one of Lean's 266 example answers against it, with and without the
   fill-in.

@@ -10,6 +10,7 @@ required on cashflows and the KSA insights (Lean's OpenAPI files).
 
 from __future__ import annotations
 
+import datetime as dt
 import statistics
 from collections.abc import Callable
 from typing import Any
@@ -17,30 +18,10 @@ from typing import Any
 from .._backend import Backend
 from .._core import OK_MESSAGE, ApiError, Call, Handler, flag, invalid, is_async, missing, name_match
 from .._data import CURRENCY, TransactionTable, fast_iso, money, now_iso
-from .._figures import Series, series
+from .._figures import Series, monthly_balances, series
 from .._server import Reply
 
 __all__ = ["HANDLERS"]
-
-
-def _months(b: Backend, since: int | None = None) -> dict[str, list[int]]:
-    """Per month ``YYYY-MM``: [credits, debits, salary, credit count, debit count] in fils, current account."""
-    table = b.world.table(b.account_ids[0])
-    lo, _ = table.window(since, None)
-    months: dict[str, list[int]] = {}
-    catalogue, kinds, amounts, times = table.catalogue, table.kinds, table.amounts, table.times
-    for i in range(lo, len(table)):
-        row = months.setdefault(fast_iso(times[i])[:7], [0, 0, 0, 0, 0])
-        amount = amounts[i]
-        if amount > 0:
-            row[0] += amount
-            row[3] += 1
-            if catalogue[kinds[i]].category == "SALARY":
-                row[2] += amount
-        else:
-            row[1] -= amount
-            row[4] += 1
-    return months
 
 
 def _month_fields(month: str, last: str) -> dict[str, Any]:
@@ -206,22 +187,81 @@ def _ksa(kind: str | None, build: Callable[[Backend, int | None], dict[str, Any]
     return handler
 
 
-def _monthly(b: Backend, start: int | None, fields: Callable[[list[int]], dict[str, Any]]) -> list[dict[str, Any]]:
-    months = _months(b, start)
-    last = max(months) if months else ""
-    return [{**_month_fields(m, last), **fields(r)} for m, r in sorted(months.items())]
+def _count(fils: int, count: int) -> dict[str, Any]:
+    return {"amount": _money(fils), "count": count}
+
+
+_NO_CARD_BALANCE = {"average_balance": None, "initial_balance": None, "current_balance": None,
+                    "available_balance": None, "frequency_of_contributions": None}
 
 
 def _credit_obligations(b: Backend, start: int | None) -> dict[str, Any]:
-    return {"number_of_credit_cards": sum(1 for a in b.world.accounts if a.sub_type == "CREDIT_CARD"),
-            "monthly_totals": _monthly(b, start, lambda r: {})}
+    """Card spending and repayments from the seeded card; the seeded customer has no loans."""
+    card = next(a for a in b.world.accounts if a.sub_type == "CREDIT_CARD")
+    table = b.world.table(card.account_id)
+    spending = series(table, lambda i: table.amounts[i] < 0, start)
+    repaid = series(table, lambda i: table.amounts[i] > 0, start)
+    none = series(table, lambda i: False, start)
+    spent_months, repaid_months = spending.per_month(), repaid.per_month()
+    last = spending.months[-1] if spending.months else ""
+
+    def month(m: str) -> dict[str, Any]:
+        return {**_month_fields(m, last), "loan_repayments": _count(0, 0), "loan_received": _count(0, 0),
+                "credit_cards_repayments": _count(*repaid_months.get(m, [0, 0])),
+                "credit_cards_spending": _count(*spent_months.get(m, [0, 0])),
+                "credit_cards_balance": dict(_NO_CARD_BALANCE)}
+
+    return {"current_credit_cards_balance": {"amount": _money(-table.closing_balance)},
+            "number_of_credit_cards": sum(1 for a in b.world.accounts if a.sub_type == "CREDIT_CARD"),
+            "total": {"loan_repayments": _count(none.fils(), 0), "minimum_loan_repayment": None,
+                      "maximum_loan_repayment": None, "average_loan_repayment": None,
+                      "last_loan_repayment_date_time": None, "loan_received": _count(0, 0),
+                      "minimum_loan_received": None, "maximum_loan_received": None, "average_loan_received": None,
+                      "last_loan_received_date_time": None,
+                      "credit_cards_repayments": _count(repaid.fils(), len(repaid.rows)),
+                      "credit_cards_spending": _count(spending.fils(), len(spending.rows)),
+                      "credit_cards_balance": dict(_NO_CARD_BALANCE)},
+            "monthly_totals": [month(m) for m in spending.months]}
+
+
+#: What counts as a non-credit obligation: bills, rent and subscriptions paid from the current account.
+_OBLIGATIONS = frozenset({"UTILITIES", "HOUSING"})
 
 
 def _non_credit_obligations(b: Backend, start: int | None) -> dict[str, Any]:
-    months = _months(b, start)
-    debits = sum(r[1] for r in months.values())
-    return {"total": {"amount": _money(debits), "count": sum(r[4] for r in months.values())},
-            "monthly_totals": _monthly(b, start, lambda r: {"amount": _money(r[1]), "count": r[4]})}
+    table = _table(b)
+
+    def obligation(i: int) -> bool:
+        kind = table.catalogue[table.kinds[i]]
+        return table.amounts[i] < 0 and (kind.category in _OBLIGATIONS or kind.sub_type == "SUBSCRIPTION")
+
+    paid = series(table, obligation, start)
+    names = sorted({table.catalogue[table.kinds[i]].description for i in paid.rows})
+
+    def money_month(extreme: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if extreme is None else {"month": f"{extreme['year']}-{extreme['month']:02d}",
+                                             "amount": _money(round(extreme["amount"] * 100))}
+
+    def summary(rows: Series) -> dict[str, Any]:
+        total = rows.total()
+        return {"amount": _money(rows.fils()), "count": len(rows.rows),
+                "average_monthly_amount": _money(round(total["average_monthly_amount"] * 100)),
+                "average_monthly_count": round(total["average_monthly_count"]),
+                "maximum_monthly_amount": money_month(total["maximum_monthly_amount"]),
+                "minimum_monthly_amount": money_month(total["minimum_monthly_amount"])}
+
+    breakdowns = []
+    for name in names:
+        rows = series(table, lambda i, n=name: obligation(i)  # type: ignore[misc]
+                      and table.catalogue[table.kinds[i]].description == n, start)
+        fraction = round(rows.fils() / paid.fils(), 4) if paid.fils() else 0.0
+        breakdowns.append({"transaction_name": name, **summary(rows), "fraction_of_total_obligations": fraction})
+    last = paid.months[-1] if paid.months else ""
+    return {"total": {**summary(paid), "first_date_time": paid.total()["first_date_time"],
+                      "last_date_time": paid.total()["last_date_time"],
+                      "breakdown": [{"by": "RECURRING_TRANSACTIONS", "breakdowns": breakdowns}]},
+            "monthly_totals": [{**_month_fields(m, last), "amount": _money(f), "count": c}
+                               for m, (f, c) in sorted(paid.per_month().items())]}
 
 
 def _employment(b: Backend, start: int | None) -> dict[str, Any]:
@@ -240,24 +280,98 @@ def _employment(b: Backend, start: int | None) -> dict[str, Any]:
         "first_salary_date": paid.total()["first_date_time"]}]}
 
 
+def _factors(rows: Series) -> dict[str, Any]:
+    amounts = sorted(abs(rows.table.amounts[i]) / 100 for i in rows.rows) or [0.0]
+    weekend = sum(1 for i in rows.rows if dt.datetime.fromtimestamp(rows.table.times[i], dt.timezone.utc).weekday()
+                  >= 5)
+    return {"median_transaction_amount": statistics.median(amounts), "max_transaction_amount": amounts[-1],
+            "min_transaction_amount": amounts[0], "weekday_transaction_count": len(rows.rows) - weekend,
+            "weekend_transaction_count": weekend, "average_time": rows.average_days_between(),
+            "percent_greater_than_x": 0, "recurring_average": 0.0, "median_days": round(rows.average_days_between())}
+
+
+def _spikes(rows: Series) -> list[dict[str, Any]]:
+    """Per month, the largest payment that is more than five times the median payment (rent, school fees)."""
+    amounts = [abs(rows.table.amounts[i]) for i in rows.rows]
+    if not amounts:
+        return []
+    limit = 5 * statistics.median(amounts)
+    largest: dict[str, int] = {}
+    for i in rows.rows:
+        if abs(rows.table.amounts[i]) > limit:
+            month = fast_iso(rows.table.times[i])[:7]
+            largest[month] = max(largest.get(month, 0), abs(rows.table.amounts[i]))
+    return [{"month": int(m[5:7]), "year": int(m[:4]), "amount": money(f)} for m, f in sorted(largest.items())]
+
+
 def _balances(b: Backend, start: int | None) -> dict[str, Any]:
-    closing = b.world.table(b.account_ids[0]).closing_balance
-    return {"total": {"current_balance": _money(closing), "available_balance": _money(closing)},
-            "monthly_totals": _monthly(b, start, lambda r: {"contribution_amount": _money(r[0] - r[1])})}
+    table = _table(b)
+    inflow = series(table, lambda i: table.amounts[i] > 0, start)
+    outflow = series(table, lambda i: table.amounts[i] < 0, start)
+    balances = monthly_balances(table, inflow.months)
+    ins, outs = inflow.per_month(), outflow.per_month()
+    last = inflow.months[-1] if inflow.months else ""
+    closing = table.closing_balance
+    monthly = []
+    for m in inflow.months:
+        opening, average = balances[m]
+        contribution = ins.get(m, [0, 0])[0] - outs.get(m, [0, 0])[0]
+        monthly.append({**_month_fields(m, last), "contribution_amount": _money(contribution),
+                        "average_balance": _money(average), "initial_balance": _money(opening),
+                        "monthly_growth_rate": round(contribution / opening, 4) if opening else 0.0})
+    averages = [balances[m][1] for m in inflow.months] or [closing]
+    first = balances[inflow.months[0]][0] if inflow.months else closing
+    spikes = _spikes(outflow)
+    trend = (averages[-1] - averages[0]) / 100 / max(1, len(averages) - 1)
+    return {"total": {"average_balance": _money(sum(averages) // len(averages)), "initial_balance": _money(first),
+                      "current_balance": _money(closing), "available_balance": _money(closing),
+                      "frequency_of_contributions": "MONTHLY"},
+            "monthly_totals": monthly,
+            "balance_factors": {
+                "periods": [{"period": name, "average_balance": round(sum(averages[-n:]) / len(averages[-n:]) / 100, 2)}
+                            for name, n in (("P3M", 3), ("P6M", 6), ("P12M", 12))],
+                "balance_trend_average_month_on_month": round(trend, 2), "current_balance": money(closing),
+                "balance_trend": 1 if trend > 0 else (-1 if trend < 0 else 0),
+                "inflow_factors": {**_factors(inflow), "percent_salary_transaction": 0},
+                "outflow_factors": {**_factors(outflow), "spike_transactions": spikes},
+                "daily_net_cashflow_estimate": round((inflow.fils() - outflow.fils()) / 100 / 365, 2)}}
 
 
 def _freelancer_cashflows(b: Backend, start: int | None) -> dict[str, Any]:
     person = b.world.person
-    months = _months(b, start)
+    table = _table(b)
+    inflow = series(table, lambda i: table.amounts[i] > 0, start)
+    outflow = series(table, lambda i: table.amounts[i] < 0, start)
+    balances = monthly_balances(table, inflow.months)
+    last = inflow.months[-1] if inflow.months else ""
+    current = b.world.accounts[0]
+
+    def flows(rows: Series) -> dict[str, Any]:
+        periods = []
+        for name, n in (("P3M", 3), ("P6M", 6), ("P12M", 12)):
+            values = rows.trailing(n)
+            periods.append({"period": name, "total_amount": _money(sum(values)),
+                            "average_amount": _money(sum(values) // max(1, len(values)))})
+        return {"total_amount": _money(rows.fils()), "transactions_count": len(rows.rows), "periods": periods}
+
+    def month(m: str) -> dict[str, Any]:
+        (fin, cin), (fout, cout) = inflow.per_month()[m], outflow.per_month().get(m, [0, 0])
+        return {**_month_fields(m, last),
+                "inflows": {"total_amount": _money(fin), "transactions_count": cin,
+                            "monthly_average_amount": _money(fin // max(1, cin))},
+                "outflows": {"total_amount": _money(fout), "transactions_count": cout,
+                             "monthly_average_amount": _money(fout // max(1, cout))},
+                "balance": {"monthly_average_amount": _money(balances[m][1]),
+                            "initial_balance_amount": _money(balances[m][0])}}
+
+    averages = [balances[m][1] for m in inflow.months] or [table.closing_balance]
     return {"account_information": {"account_holder_full_name": person.full_name,
-                                    "account_holder_short_name": person.first_name},
-            "total": {"inflows": {"total_amount": _money(sum(r[0] for r in months.values())),
-                                  "transactions_count": sum(r[3] for r in months.values())},
-                      "outflows": {"total_amount": _money(sum(r[1] for r in months.values())),
-                                   "transactions_count": sum(r[4] for r in months.values())}},
-            "monthly_totals": _monthly(b, start, lambda r: {
-                "inflows": {"total_amount": _money(r[0]), "transactions_count": r[3]},
-                "outflows": {"total_amount": _money(r[1]), "transactions_count": r[4]}})}
+                                    "account_holder_short_name": person.first_name,
+                                    "account_opening_date": f"{current.opening_date}T00:00:00Z"},
+            "total": {"current_balance_amount": _money(table.closing_balance),
+                      "average_monthly_balance_amount": _money(sum(averages) // len(averages)),
+                      "inflows": flows(inflow), "outflows": flows(outflow)},
+            "monthly_totals": [month(m) for m in inflow.months]}
 
 
 def name_verification(b: Backend, call: Call) -> Reply:

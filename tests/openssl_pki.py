@@ -8,6 +8,7 @@ inputs the loader has to tolerate, so they come from the real tool.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import subprocess
 from pathlib import Path
 from typing import NamedTuple
@@ -62,18 +63,48 @@ def make_leaf(directory: Path, name: str, issuer: Issued, *, kind: str = "ec-p25
     return _sign(directory, name, kind, ext, serial, issuer, days)
 
 
+_CA_CONFIG = """[ca]
+default_ca = signer
+[signer]
+database = {directory}/index.txt
+serial = {directory}/serial
+new_certs_dir = {directory}
+default_md = sha256
+policy = anything
+unique_subject = no
+copy_extensions = none
+[anything]
+organizationName = optional
+commonName = supplied
+"""
+
+
 def _sign(directory: Path, name: str, kind: str, ext: Path, serial: str, issuer: Issued | None,
           days: int) -> Issued:
+    """Sign with ``openssl ca``, backdated by a day: a certificate made this second and checked the
+    next instant by a server (or a clock a little behind) must not be "not yet valid".  OpenSSL 3.0's
+    ``x509 -req`` cannot backdate; it is kept only for negative serials, which ``ca`` cannot write."""
     key = new_key(directory, name, kind)
     cert = directory / f"{name}.pem"
     csr = directory / f"{name}.csr"
     openssl(directory, "req", "-new", "-key", str(key), "-subj", f"/O=Test PKI/CN={name}", "-out", str(csr))
-    if issuer is None:
-        openssl(directory, "x509", "-req", "-in", str(csr), "-key", str(key), "-set_serial", serial,
+    if serial.startswith("-"):
+        signer = ["-key", str(key)] if issuer is None else ["-CA", str(issuer.cert), "-CAkey", str(issuer.key)]
+        openssl(directory, "x509", "-req", "-in", str(csr), *signer, "-set_serial", serial,
                 "-days", str(days), "-extfile", str(ext), "-out", str(cert))
-    else:
-        openssl(directory, "x509", "-req", "-in", str(csr), "-CA", str(issuer.cert), "-CAkey", str(issuer.key),
-                "-set_serial", serial, "-days", str(days), "-extfile", str(ext), "-out", str(cert))
+        return Issued(cert, key)
+    config = directory / "ca.cnf"
+    config.write_text(_CA_CONFIG.format(directory=directory))
+    (directory / "index.txt").write_text("")
+    digits = f"{int(serial):X}"
+    (directory / "serial").write_text(digits.rjust(len(digits) + len(digits) % 2, "0") + "\n")
+    now = dt.datetime.now(dt.timezone.utc)
+    start = (now - dt.timedelta(days=1)).strftime("%Y%m%d%H%M%SZ")
+    end = (now + dt.timedelta(days=days)).strftime("%Y%m%d%H%M%SZ")
+    signer = ["-selfsign", "-keyfile", str(key)] if issuer is None else [
+        "-cert", str(issuer.cert), "-keyfile", str(issuer.key)]
+    openssl(directory, "ca", "-batch", "-config", str(config), *signer, "-in", str(csr), "-out", str(cert),
+            "-startdate", start, "-enddate", end, "-extfile", str(ext), "-notext")
     return Issued(cert, key)
 
 

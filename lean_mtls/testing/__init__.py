@@ -6,10 +6,14 @@ is imported only when a :class:`FakeLean` starts.
 
 * :class:`MTLSServer`, :class:`Reply`, :class:`RecordedRequest`: a threaded
   HTTPS server that can demand client certificates, for your own handlers.
-* :class:`FakeLean`: a local Lean API (banks, customers, entities, data,
-  payments, insights, OAuth, webhooks) on that server, with seeded data.
+* :class:`FakeLean`: a local Lean API on that server, with seeded data: all 63
+  endpoints of Lean's published contract (UAE and KSA: banks, customers,
+  entities, data, insights, verifications, payments, consents, payouts,
+  refunds, OAuth), checked against the vendored contract
+  (``lean_contract.json``), sending Lean's webhooks when its state changes.
 * The pytest plugin :mod:`lean_mtls.testing.pytest_plugin` gives the
-  ``lean_server``, ``lean_session`` and ``lean_server_factory`` fixtures, and a
+  ``lean_server`` (reset per test), ``lean_server_persistent``,
+  ``lean_session`` and ``lean_server_factory`` fixtures, and a
   ``vcr_config`` for pytest-recording that keeps credentials out of cassettes.
 * :func:`vcr_config`: the same settings for vcrpy used directly.
 """

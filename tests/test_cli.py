@@ -565,6 +565,8 @@ def test_in_cli_terms_examples() -> None:
         "pass --key-password-env VAR (the CLI also reads LEAN_KEY_PASSWORD).")
     assert in_cli_terms("cert= is required", {}) == "--cert is required"
     assert in_cli_terms("set LEAN_BASE_URL", {"LEAN_BASE_URL": "--base-url"}) == "set --base-url"
+    assert in_cli_terms("build LeanSession(..., environment='production', region='ksa')") == (
+        "build LeanSession(..., --environment production, --region ksa)")
     # file names and ordinary words are left alone
     assert in_cli_terms("my_app_cert.crt: the cert file and its key") == "my_app_cert.crt: the cert file and its key"
 

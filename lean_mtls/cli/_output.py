@@ -50,8 +50,10 @@ _BARE = {
     "base_url": "--base-url",
 }
 
-_KEYWORD = re.compile(r"\b(" + "|".join(FLAGS) + r")=(?!\w)|(?<!['\w])(" + "|".join(_BARE) + r")\b(?!')")
+_KEYWORD = re.compile(r"\b(" + "|".join(FLAGS) + r")=(?![\w'\"])|(?<!['\w])(" + "|".join(_BARE) + r")\b(?!')")
 _FROM_ENV = re.compile(r"LeanSession\.from_env\(\) reads (LEAN_[A-Z_]+)")
+#: ``environment='production'`` (a keyword with its value) -> ``--environment production``.
+_KEYWORD_VALUE = re.compile(r"\b(environment|region)='([^']*)'")
 
 
 def in_cli_terms(message: str, flagged: Mapping[str, str] | None = None) -> str:
@@ -59,6 +61,7 @@ def in_cli_terms(message: str, flagged: Mapping[str, str] | None = None) -> str:
     flags, and a ``LEAN_*`` variable whose value came from a flag becomes that
     flag (``flagged`` maps the variable to the flag)."""
     message = _FROM_ENV.sub(r"the CLI also reads \1", message)
+    message = _KEYWORD_VALUE.sub(lambda m: f"--{m.group(1)} {m.group(2)}", message)
     message = _KEYWORD.sub(lambda m: FLAGS[m.group(1)] if m.group(1) else _BARE[m.group(2)], message)
     for var, flag in (flagged or {}).items():
         message = re.sub(rf"\b{var}\b", flag, message)

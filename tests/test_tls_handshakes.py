@@ -152,7 +152,8 @@ def test_every_key_kind_openssl_accepts_completes_a_handshake(
 ) -> None:
     """Keys made with ``openssl genpkey`` (RSA-PSS included), certificate signed for them."""
     directory, root, intermediate = openssl_client_pki
-    leaf = make_leaf(directory, f"app-{kind}", intermediate, kind=kind, eku="clientAuth", serial="3001")
+    serial = str(4000 + sorted(KEY_KINDS).index(kind))  # one issuer never reuses a serial (RFC 5280)
+    leaf = make_leaf(directory, f"app-{kind}", intermediate, kind=kind, eku="clientAuth", serial=serial)
     ca = tmp_path / "ca.pem"
     ca.write_bytes(server_ca.cert_pem.bytes() + intermediate.cert.read_bytes() + root.cert.read_bytes())
     # The reference: plain requests with the same files (leaf and intermediate in one cert file).

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextvars
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Union
 
 import requests
@@ -29,6 +29,7 @@ import requests
 from ._response import parse_retry_after
 from .errors import (
     ConfigurationError,
+    InvalidRequestError,
     LeanConnectionError,
     LeanError,
     LeanPoolTimeout,
@@ -40,6 +41,28 @@ from .errors import (
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+
+def idempotency_key_of(headers: Mapping[Any, Any] | None, given: str | None = None) -> str | None:
+    """The caller's idempotency key: ``given`` (``idempotency_key=``) or an
+    ``Idempotency-Key`` header in any letter case, ``None`` if neither.
+
+    Raises :class:`~lean_mtls.errors.InvalidRequestError` when they disagree
+    (two header spellings with different values, or a header different from
+    ``idempotency_key=``): which one the caller meant cannot be guessed, and
+    guessing wrong sends money twice or not at all.
+    """
+    found = {value.decode("latin-1") if isinstance(value, bytes) else str(value)
+             for name, value in (headers or {}).items()
+             if isinstance(name, str) and name.lower() == IDEMPOTENCY_HEADER.lower() and value is not None}
+    if given is not None:
+        found.add(given)
+    if len(found) > 1:
+        raise InvalidRequestError(
+            "Two different idempotency keys for one call (idempotency_key= and an Idempotency-Key header, "
+            "or two spellings of the header): pass the key once, as idempotency_key=."
+        )
+    return found.pop() if found else None
 
 
 class RetryPolicy:

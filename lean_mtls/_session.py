@@ -67,7 +67,7 @@ from ._exceptions import TLSDescription, map_transport_error
 from ._inspection import CredentialInspection
 from ._refusals import REDIRECT_ATTRIBUTE, refusal_message
 from ._response import decode_json, raise_for_data_status, request_id
-from ._retry import DEFAULT_RETRY, IDEMPOTENCY_HEADER, RetryOption, call_policy, coerce_policy
+from ._retry import DEFAULT_RETRY, IDEMPOTENCY_HEADER, RetryOption, call_policy, coerce_policy, idempotency_key_of
 from ._secrets import Secret, SecretBytes, is_sensitive_header, scrub, values_in_request
 from ._settings import from_env_hint, read_settings
 from ._timeouts import check_timeout, seconds
@@ -829,8 +829,14 @@ class LeanSession(requests.Session):
         ``Idempotency-Key`` header, which also makes a POST safe to retry.
         """
         method = _method_name(method)
-        if idempotency_key is not None:
-            kwargs["headers"] = {**(kwargs.get("headers") or {}), IDEMPOTENCY_HEADER: _idempotency_key(idempotency_key)}
+        headers = kwargs.get("headers")
+        key = idempotency_key_of(headers, idempotency_key)
+        if key is not None:
+            # One header, in one spelling: a differently-cased copy from headers=
+            # would otherwise be sent too, or win over idempotency_key=.
+            kwargs["headers"] = {**{name: value for name, value in (headers or {}).items()
+                                    if not (isinstance(name, str) and name.lower() == IDEMPOTENCY_HEADER.lower())},
+                                 IDEMPOTENCY_HEADER: _idempotency_key(key)}
         token = call_policy.set(coerce_policy(retries, self.retry)) if retries is not None else None
         try:
             return super().request(method, url, *args, **kwargs)

@@ -234,9 +234,13 @@ def _consent(**extra: Any) -> Call:
     return call
 
 
+#: Lean's customer ids are UUIDs (the customer token's scope takes nothing else).
+CUSTOMER_1 = "36f6b2d4-0c5e-4a8b-9a0e-5a1b2c3d0475"
+CUSTOMER_2 = "8a2f0c51-7d3e-4b19-a6c4-2e9d1f0b7c33"
+
 CASES: dict[str, Case] = {
-    "customers.access_token": Case(lambda s: s.customers.access_token("cus-1"),
-                                   lambda s: s.customers.access_token("cus-2")),  # cus-1's is cached
+    "customers.access_token": Case(lambda s: s.customers.access_token(CUSTOMER_1),
+                                   lambda s: s.customers.access_token(CUSTOMER_2)),  # CUSTOMER_1's is cached
     "customers.create": Case(lambda s: s.customers.create("user-1"),
                              lambda s: s.customers.create("user-1", [GOV_ID])),
     "customers.list": Case(lambda s: s.customers.list()),
@@ -476,10 +480,10 @@ def test_all_63_contract_endpoints_are_right(session: LeanSession, oauth_session
 
 
 def test_customer_token_request_is_lean_s(oauth_session: LeanSession, wire: Wire) -> None:
-    token = oauth_session.customers.access_token("cus-1")
+    token = oauth_session.customers.access_token(CUSTOMER_1)
     form = wire.calls[-1].body
     assert wire.calls[-1].path == "/oauth2/token"
-    assert form["scope"] == ["customer.cus-1"] and form["grant_type"] == ["client_credentials"]
+    assert form["scope"] == [f"customer.{CUSTOMER_1}"] and form["grant_type"] == ["client_credentials"]
     assert token.access_token == "customer-token-for-conformance"
     assert "customer-token-for-conformance" not in repr(token)
 

@@ -196,7 +196,7 @@ CASES = [
     case("insights.expenses-sync", lambda s: s.insights.expenses("ent-1"), "GET", "/insights/v2/expenses",
          {"entity_id": "ent-1", "async": "false"}),
     case("insights.name_verification", lambda s: s.insights.name_verification("ent-1", "Jane Doe"), "POST",
-         "/insights/v1/name-verification", body={"entity_id": "ent-1", "full_name": "Jane Doe", "async": False},
+         "/insights/v1/name-verification", body={"entity_id": "ent-1", "full_name": "Jane Doe", "async": "false"},
          answer={"status": "OK", "match_type": "PERFECT_MATCH"}),
     # verifications
     case("verifications.verify_account", lambda s: s.verifications.verify_account(

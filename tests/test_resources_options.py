@@ -36,6 +36,8 @@ BASE = MOCK_BASE
 AUTH = "https://auth.lean.test"
 SECRET = "options-client-secret-0001"
 PENDING = {"status": "PENDING", "results_id": "res-9", "message": "Please wait for a webhook or try again later."}
+CUS_1 = "36f6b2d4-0c5e-4a8b-9a0e-5a1b2c3d0475"
+CUS_2 = "8a2f0c51-7d3e-4b19-a6c4-2e9d1f0b7c33"
 OK = {"status": "OK", "data": {"type": "accounts", "accounts": [{"account_id": "a"}]}}
 
 
@@ -139,13 +141,13 @@ def _token_answers(mock: responses.RequestsMock) -> list[dict[str, str]]:
 def test_customer_token_is_scoped_cached_per_customer_and_redacted(oauth: LeanSession) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         forms = _token_answers(mock)
-        one = oauth.customers.access_token("cus-1")
-        again = oauth.customers.access_token("cus-1")
-        other = oauth.customers.access_token("cus-2")
-    assert [f["scope"] for f in forms] == ["customer.cus-1", "customer.cus-2"]
+        one = oauth.customers.access_token(CUS_1)
+        again = oauth.customers.access_token(CUS_1)
+        other = oauth.customers.access_token(CUS_2)
+    assert [f["scope"] for f in forms] == [f"customer.{CUS_1}", f"customer.{CUS_2}"]
     assert forms[0]["grant_type"] == "client_credentials" and forms[0]["client_secret"] == SECRET
     assert one.access_token == again.access_token != other.access_token
-    assert one.scope == "customer.cus-1" and one.token_type == "Bearer"
+    assert one.scope == f"customer.{CUS_1}" and one.token_type == "Bearer"
     for text in (repr(one), str(one), repr(one.access_token), repr(oauth.customers.__dict__)):
         assert str(one.access_token) not in text
     with pytest.raises(TypeError):
@@ -156,23 +158,41 @@ def test_customer_token_is_scoped_cached_per_customer_and_redacted(oauth: LeanSe
 def test_forgetting_a_customer_token_fetches_a_new_one(oauth: LeanSession) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         forms = _token_answers(mock)
-        first = oauth.customers.access_token("cus-1")
-        oauth.customers.forget_access_token("cus-1")
-        second = oauth.customers.access_token("cus-1")
+        first = oauth.customers.access_token(CUS_1)
+        oauth.customers.forget_access_token(CUS_1)
+        second = oauth.customers.access_token(CUS_1)
     assert len(forms) == 2 and first.access_token != second.access_token
 
 
 def test_customer_token_needs_oauth(session: LeanSession) -> None:
     with pytest.raises(ConfigurationError, match="auth='oauth'"):
-        session.customers.access_token("cus-1")
+        session.customers.access_token(CUS_1)
 
 
-@pytest.mark.parametrize("bad", ["", "a\nb", None])
+@pytest.mark.parametrize("bad", [
+    "", "a\nb", None, "cus-1",
+    # each would widen or change the scope on the wire (OAuth scopes are space-separated)
+    f"{CUS_1} api", f"{CUS_1}+api", f"{CUS_1}%20api", f"{CUS_1}\tapi", f"{CUS_1},api", f"api {CUS_1}",
+    f" {CUS_1}", f"{CUS_1}\u00a0api", f"{CUS_1}\u2003", f"customer.{CUS_1}",
+    # UUID spellings that are not Lean's
+    CUS_1.replace("-", ""), "{" + CUS_1 + "}", f"urn:uuid:{CUS_1}", CUS_1[:-1], CUS_1 + "0", b"x", 7,
+])
 def test_customer_token_refuses_bad_ids(oauth: LeanSession, bad: Any) -> None:
     with responses.RequestsMock() as mock:
         with pytest.raises(InvalidRequestError):
             oauth.customers.access_token(bad)
+        with pytest.raises(InvalidRequestError):
+            oauth.customers.forget_access_token(bad)
         assert len(mock.calls) == 0
+
+
+def test_customer_token_ids_match_in_any_letter_case(oauth: LeanSession) -> None:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        forms = _token_answers(mock)
+        lower = oauth.customers.access_token(CUS_1)
+        upper = oauth.customers.access_token(CUS_1.upper())
+    assert len(forms) == 1 and forms[0]["scope"] == f"customer.{CUS_1}"
+    assert upper.access_token == lower.access_token and upper.customer_id == CUS_1
 
 
 # ---------------------------------------------------------------------- PENDING

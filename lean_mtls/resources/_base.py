@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Union
 from urllib.parse import quote
 
 from .._concurrent import Concurrency
+from .._retry import IDEMPOTENCY_HEADER, idempotency_key_of
 from ..errors import InvalidRequestError
 from ._endpoints import Endpoint, PageStyle, by_key
 from ._pagination import PageFetcher, iter_items
@@ -112,22 +113,44 @@ def request_options(endpoint: Endpoint, options: Mapping[str, Any]) -> dict[str,
             f"the per-call options are {', '.join(sorted(_OPTION_NAMES))}."
         )
     kwargs: dict[str, Any] = {}
-    key = options.get("idempotency_key")
+    headers = options.get("headers")
+    if headers is not None and not isinstance(headers, Mapping):
+        raise InvalidRequestError(f"headers must be a mapping of names to values, got {type(headers).__name__}.")
+    headers = dict(headers or {})
+    given = options.get("idempotency_key")
+    if given is not None and (not isinstance(given, str) or not given.strip()):
+        raise InvalidRequestError(f"idempotency_key must be a non-empty string, got {given!r}.")
+    # A key passed as a header (any spelling: code moved over from plain
+    # requests, Lean's own collections) is the caller's key: it is kept, never
+    # replaced by a fresh one, which would turn a retried payout into two.
+    key = idempotency_key_of(headers, given)
     if key is None and endpoint.idempotency != "none":
         key = new_idempotency_key()
     if key is not None:
-        if not isinstance(key, str) or not key.strip():
-            raise InvalidRequestError(f"idempotency_key must be a non-empty string, got {key!r}.")
+        headers = {name: value for name, value in headers.items() if name.lower() != IDEMPOTENCY_HEADER.lower()}
         kwargs["idempotency_key"] = key
-    headers = options.get("headers")
     if headers:
-        if not isinstance(headers, Mapping):
-            raise InvalidRequestError(f"headers must be a mapping of names to values, got {type(headers).__name__}.")
-        kwargs["headers"] = dict(headers)
+        kwargs["headers"] = headers
     for name in ("timeout", "retries"):
         if options.get(name) is not None:
             kwargs[name] = options[name]
     return kwargs
+
+
+def check_walk_options(endpoint: Endpoint, options: Mapping[str, Any]) -> None:
+    """Refuse, before the first page, options a page walk cannot honour.
+
+    Unknown names and bad values raise as on any call.  An idempotency key
+    (``idempotency_key=`` or an ``Idempotency-Key`` header) is refused: the
+    walk's requests are GETs, which Lean does not de-duplicate, and one key
+    repeated on every page would claim that different requests are the same one.
+    """
+    request_options(endpoint, options)
+    if idempotency_key_of(options.get("headers"), options.get("idempotency_key")) is not None:
+        raise InvalidRequestError(
+            f"An iter_* walk of {endpoint.key} takes no idempotency key: its requests are GETs (safe to "
+            "retry without one), and one key on every page would mark different requests as the same."
+        )
 
 
 class Resource:
@@ -162,8 +185,12 @@ class Resource:
         return send(endpoint.method, url, **kwargs)
 
     def _iter_items(self, fetch: PageFetcher, style: PageStyle, *, item_key: str | None, page_size: int | None,
-                    concurrency: Concurrency) -> Iterator[Any]:
-        """The one page walker, with the session's pool size capping ``concurrency``."""
+                    concurrency: Concurrency, key: str, options: Mapping[str, Any]) -> Iterator[Any]:
+        """The one page walker, with the session's pool size capping ``concurrency``.
+
+        ``options`` (those of the ``iter_*`` call, for endpoint ``key``) are
+        checked here, at the call, not at the first ``next()``."""
+        check_walk_options(by_key(key), options)
         return iter_items(fetch, style, item_key=item_key, page_size=page_size, concurrency=concurrency,
                           pool_size=getattr(self._client, "pool_size", None))
 

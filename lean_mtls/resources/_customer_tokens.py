@@ -13,6 +13,7 @@ a log line or a traceback.  It is never added to the SDK's own requests.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import weakref
 from collections import OrderedDict
@@ -21,19 +22,41 @@ from typing import Any
 from .._auth import ClientCredentialsAuth
 from .._fork import reset_in_child
 from .._secrets import REDACTED, Secret
-from ..errors import ConfigurationError
-from ._base import segment
+from ..errors import ConfigurationError, InvalidRequestError
 
-__all__ = ["MAX_CACHED_CUSTOMERS", "CustomerToken", "CustomerTokens", "customer_scope"]
+__all__ = ["MAX_CACHED_CUSTOMERS", "CustomerToken", "CustomerTokens", "customer_id_of", "customer_scope"]
 
 #: How many customers' tokens are kept; the least recently used one goes first.
 MAX_CACHED_CUSTOMERS = 1024
 
 
+#: Lean's customer ids are UUIDs, in the canonical 8-4-4-4-12 hex form.
+_CUSTOMER_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
+
+def customer_id_of(customer_id: object) -> str:
+    """``customer_id`` as the lower-case UUID text Lean's ids are.
+
+    The id becomes part of an OAuth scope, and scopes are separated by
+    spaces (RFC 6749 3.3): ``"<id> api"`` would ask for a second scope,
+    ``"<id>+api"`` could once form-decoded.  So only the UUID shape Lean's
+    customer ids have is accepted; anything else raises
+    :class:`~lean_mtls.errors.InvalidRequestError` before a request is sent.
+    """
+    if not isinstance(customer_id, str) or not _CUSTOMER_ID.fullmatch(customer_id):
+        # The value is not echoed: what reached here by mistake may be anything.
+        shown = f"{len(customer_id)} characters" if isinstance(customer_id, str) else type(customer_id).__name__
+        raise InvalidRequestError(
+            "customer_id must be Lean's customer id, a UUID such as '36f6b2d4-0c5e-4a8b-9a0e-5a1b2c3d0475' "
+            f"(got {shown} that are not one); it becomes the token's scope customer.<customer_id>, so nothing "
+            "else may be sent."
+        )
+    return customer_id.lower()
+
+
 def customer_scope(customer_id: str) -> str:
     """``customer.<customer_id>``: the OAuth scope of one customer's LinkSDK token."""
-    segment(customer_id, "customer_id")  # a text id, not empty, no control characters
-    return f"customer.{customer_id}"
+    return f"customer.{customer_id_of(customer_id)}"
 
 
 class CustomerToken:
@@ -91,6 +114,7 @@ class CustomerTokens:
                 "auth='oauth' and client_secret= (LEAN_CLIENT_SECRET).",
                 code="missing-conf",
             )
+        customer_id = customer_id_of(customer_id)
         scope = customer_scope(customer_id)
         with self._lock:
             auth = self._by_customer.get(customer_id)
@@ -105,10 +129,11 @@ class CustomerTokens:
     def get(self, customer_id: str) -> CustomerToken:
         """The customer's token, from the cache while it is valid."""
         auth = self._auth_for(customer_id)
-        return CustomerToken(auth.token(), customer_id, auth.scope)
+        return CustomerToken(auth.token(), customer_id_of(customer_id), auth.scope)
 
     def invalidate(self, customer_id: str) -> None:
         """Forget the customer's cached token (the next :meth:`get` fetches one)."""
+        customer_id = customer_id_of(customer_id)
         with self._lock:
             auth = self._by_customer.pop(customer_id, None)
         if auth is not None:

@@ -196,7 +196,7 @@ def _ksa_insight(key: str, path: str, correlation: bool = True) -> Endpoint:
 
 
 def _ksa_verification(key: str, path: str, *body: Param) -> Endpoint:
-    return Endpoint(key, "POST", path, regions=("KSA",), body=body, body_kind="json", data_call=True)
+    return Endpoint(key, "POST", path, regions=("KSA",), body=body, body_kind="json", data_call=True, pending=True)
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -276,6 +276,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                                                       source="O"))),
     # ------------------------------------------------------------------ verifications
     Endpoint("verifications.verify_account", "POST", "/verifications/v1/accounts", body_kind="json", data_call=True,
+             pending=True,
              body=(*_q("country_code", "type", "account_details.type", "account_details.value",
                        "identifications[].type", "identifications[].value", required=True),
                    *_q("bank_identifier.type", "bank_identifier.value"))),

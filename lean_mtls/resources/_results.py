@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn, Union, cast
 
 from ..errors import ConfigurationError, LeanError, LeanTimeout, NotFoundError, ResultPendingError
 from ._base import LeanClient, Resource, segment
+from ._endpoints import by_key
 from .types import DataResult
 
 if TYPE_CHECKING:
@@ -167,6 +168,16 @@ class ResultsResource(Resource):
 
         pending = PendingResult(body, waiter)
         return pending.wait(wait_timeout) if wait else pending
+
+    def _data_call(self, key: str, path_params: Mapping[str, object] | None = None, *,
+                   params: Mapping[str, Any] | None = None, json: Any = None, wait: bool,
+                   wait_timeout: float, options: Mapping[str, Any]) -> Any:
+        """Endpoint ``key``'s answer, a PENDING one as a :class:`PendingResult`
+        (waited on when ``wait``); ``key`` must be ``pending`` in the endpoint list."""
+        if not by_key(key).pending:  # pragma: no cover - a programming error, caught by the tests
+            raise RuntimeError(f"{key} is not marked pending in the endpoint list")
+        body = self._call(key, path_params, params=params, json=json, options=options)
+        return self._resolve(body, wait, wait_timeout, options)
 
     def _fetch_result(self, results_id: str, options: Mapping[str, Any]) -> Any:
         return self._call(self.results_key, params=None, options=options, path=self._results_path(results_id))

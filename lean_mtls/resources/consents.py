@@ -112,7 +112,8 @@ concurrency: Concurrency = DEFAULT_CONCURRENCY, **options: Unpack[CallOptions]) 
         def fetch(paging: dict[str, int]) -> Any:
             return self._call("consents.list", params={**query, **paging}, options=options)
 
-        return self._iter_items(fetch, CONSENTS, item_key="data", page_size=page_size, concurrency=concurrency)
+        return self._iter_items(fetch, CONSENTS, item_key="data", page_size=page_size, concurrency=concurrency,
+                                 key="consents.list", options=options)
 
     def revoke(self, consent_id: str, **options: Unpack[CallOptions]) -> dict[str, Any] | None:
         """``POST /consents/v1/{consent_id}/revocation`` (Lean's OpenAPI files; not in

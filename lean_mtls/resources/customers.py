@@ -75,7 +75,8 @@ class Customers(Resource):
         def fetch(paging: dict[str, int]) -> Any:
             return self._call("customers.list", params=paging, options=options)
 
-        return self._iter_items(fetch, CUSTOMERS, item_key="data", page_size=page_size, concurrency=concurrency)
+        return self._iter_items(fetch, CUSTOMERS, item_key="data", page_size=page_size, concurrency=concurrency,
+                                 key="customers.list", options=options)
 
     def update(self, customer_id: str, government_identifiers: IdentifierList,
                **options: Unpack[CallOptions]) -> Customer | None:
@@ -103,7 +104,9 @@ class Customers(Resource):
         options: it goes through the OAuth machinery, not a resource call).
 
         Raises :class:`~lean_mtls.ConfigurationError` when the session does not
-        use OAuth (``auth='oauth'`` with ``client_secret=``).
+        use OAuth (``auth='oauth'`` with ``client_secret=``), and
+        :class:`~lean_mtls.errors.InvalidRequestError` unless ``customer_id`` is
+        a UUID (Lean's customer ids are; a space or ``+`` would add a scope).
         """
         return self._tokens.get(customer_id)
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast, overload
 from .._concurrent import DEFAULT_CONCURRENCY, Concurrency, ConcurrencyBudget, as_budget
 from .._export import ExportRecord, check_kinds
 from ..errors import InvalidResponseError
-from ._base import drop_none, segment
+from ._base import check_walk_options, drop_none, segment
 from ._endpoints import by_key
 from ._pagination import ListWalk, check_page_size, walk_pages
 from ._params import DateLike, iso_date, query_bool
@@ -98,7 +98,7 @@ class Data(ResultsResource):
             return self._resolve(body, True, wait_timeout, options)
 
         return self._iter_items(fetch, endpoint.paging, item_key=endpoint.item_key, page_size=page_size,
-                                 concurrency=concurrency)
+                                 concurrency=concurrency, key=endpoint.key, options=options)
 
     @overload
     def accounts(
@@ -463,6 +463,7 @@ class Data(ResultsResource):
         :func:`lean_mtls.write_jsonl` for a JSON-lines file.
         """
         chosen = check_kinds(kinds)
+        check_walk_options(by_key("data.accounts"), options)
         tx_query = self._query(entity_id, start_date=start_date, end_date=end_date, insights=insights)
         wanted = None if account_ids is None else list(account_ids)
         for account_id in wanted or ():
@@ -536,7 +537,7 @@ class Data(ResultsResource):
             return self._call("data.list_refreshes", params={**paging, **query}, options=options)
 
         return self._iter_items(fetch, endpoint.paging, item_key=endpoint.item_key, page_size=page_size,
-                                 concurrency=concurrency)
+                                 concurrency=concurrency, key=endpoint.key, options=options)
 
     def get_refresh(self, refresh_id: str, **options: Unpack[CallOptions]) -> Refresh:
         """``GET /data/v2/refreshes/{refresh_id}``: status and per-item ``data_status``.

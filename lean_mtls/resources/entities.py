@@ -65,7 +65,8 @@ concurrency: Concurrency = DEFAULT_CONCURRENCY, **options: Unpack[CallOptions]) 
         def fetch(paging: dict[str, int]) -> Any:
             return self._call("entities.list_by_date_range", params={**query, **paging}, options=options)
 
-        return self._iter_items(fetch, ENTITIES, item_key="data", page_size=page_size, concurrency=concurrency)
+        return self._iter_items(fetch, ENTITIES, item_key="data", page_size=page_size, concurrency=concurrency,
+                                 key="entities.list_by_date_range", options=options)
 
     def delete(self, customer_id: str, entity_id: str, reason: str = "USER_REQUESTED",
                **options: Unpack[CallOptions]) -> None:

@@ -144,7 +144,8 @@ concurrency: Concurrency = DEFAULT_CONCURRENCY, **options: Unpack[CallOptions]) 
         def fetch(paging: dict[str, int]) -> Any:
             return self._call("payments.list_intents", params={**query, **paging}, options=options)
 
-        return self._iter_items(fetch, PAYMENT_INTENTS, item_key="data", page_size=page_size, concurrency=concurrency)
+        return self._iter_items(fetch, PAYMENT_INTENTS, item_key="data", page_size=page_size, concurrency=concurrency,
+                                 key="payments.list_intents", options=options)
 
     def get_intent(self, payment_intent_id: str, **options: Unpack[CallOptions]) -> PaymentIntent:
         """``GET /payments/v1/intents/{payment_intent_id}``, with its ``payments``."""

@@ -78,7 +78,8 @@ concurrency: Concurrency = DEFAULT_CONCURRENCY, **options: Unpack[CallOptions]) 
         def fetch(paging: dict[str, int]) -> Any:
             return self._call("payouts.list", params={**query, **paging}, options=options)
 
-        return self._iter_items(fetch, PAYOUTS, item_key="content", page_size=page_size, concurrency=concurrency)
+        return self._iter_items(fetch, PAYOUTS, item_key="content", page_size=page_size, concurrency=concurrency,
+                                 key="payouts.list", options=options)
 
     def history(self, payment_id: str, **options: Unpack[CallOptions]) -> PayoutHistory:
         """``GET /payouts/v1/payments/{payment_id}/history``: the payout's status changes."""

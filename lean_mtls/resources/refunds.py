@@ -57,7 +57,8 @@ concurrency: Concurrency = DEFAULT_CONCURRENCY, **options: Unpack[CallOptions]) 
         def fetch(paging: dict[str, int]) -> Any:
             return self._call("refunds.list", params={**query, **paging}, options=options)
 
-        return self._iter_items(fetch, REFUNDS, item_key="content", page_size=page_size, concurrency=concurrency)
+        return self._iter_items(fetch, REFUNDS, item_key="content", page_size=page_size, concurrency=concurrency,
+                                 key="refunds.list", options=options)
 
     def create(self, refunds: Sequence[Mapping[str, Any]], **options: Unpack[CallOptions]) -> builtins.list[Refund]:
         """``POST /payouts/refunds``: ask to refund payments (a list).

@@ -830,8 +830,8 @@ class LeanSession(requests.Session):
         """
         method = _method_name(method)
         headers = kwargs.get("headers")
-        key = idempotency_key_of(headers, idempotency_key)
-        if key is not None:
+        key = idempotency_key_of(headers, idempotency_key)  # two different keys raise
+        if idempotency_key is not None and key is not None:
             # One header, in one spelling: a differently-cased copy from headers=
             # would otherwise be sent too, or win over idempotency_key=.
             kwargs["headers"] = {**{name: value for name, value in (headers or {}).items()

@@ -127,7 +127,8 @@ def request_options(endpoint: Endpoint, options: Mapping[str, Any]) -> dict[str,
     if key is None and endpoint.idempotency != "none":
         key = new_idempotency_key()
     if key is not None:
-        headers = {name: value for name, value in headers.items() if name.lower() != IDEMPOTENCY_HEADER.lower()}
+        headers = {name: value for name, value in headers.items()
+                   if not (isinstance(name, str) and name.lower() == IDEMPOTENCY_HEADER.lower())}
         kwargs["idempotency_key"] = key
     if headers:
         kwargs["headers"] = headers

@@ -477,7 +477,7 @@ def test_account_on_file_and_payouts_are_idempotent(session: LeanSession, lean: 
         with pytest.raises(BadRequestError) as info:
             session.request_json("POST", path, json=body)
         assert info.value.status == "MISSING_PARAMETERS"
-    flat = {"customer_id": lean.customer_id, "amount": 75, "currency": "AED"}  # not Lean's body
+    flat = {"customer_id": lean.customer_id, "amount": "75.00", "currency": "AED"}  # not Lean's body
     with pytest.raises(BadRequestError) as refused:
         session.request_json("POST", "/payments/account-on-file", json=flat, headers={"Idempotency-Key": "x"})
     assert refused.value.status == "MISSING_PARAMETERS"

@@ -64,6 +64,29 @@ def answer_shape(method: str, path: str) -> Any:
     return _answer_shapes().get((method, path))
 
 
+def _merged(shapes: list[Any]) -> Any:
+    """One request shape from Lean's body and its variants: objects take the union of their keys."""
+    dicts = [shape for shape in shapes if isinstance(shape, dict)]
+    if not dicts:
+        return shapes[0] if shapes else None
+    merged: dict[str, Any] = {}
+    for shape in dicts:
+        for key, value in shape.items():
+            merged[key] = _merged([merged[key], value]) if key in merged else value
+    return merged
+
+
+@functools.cache
+def _request_shapes() -> dict[tuple[str, str], Any]:
+    return {(e["method"], e["path"]): _merged([e["body"], *(e.get("body_variants") or [])])
+            for e in load_contract()["endpoints"] if e.get("body") is not None}
+
+
+def request_shape(method: str, path: str) -> Any:
+    """Lean's request body shape for an endpoint (body and variants merged; ``None`` if it sends none)."""
+    return _request_shapes().get((method, path))
+
+
 def _fill(shape: Any, key: str) -> Any:
     """A concrete value for a part of Lean's shape: markers become plausible values, literals stay."""
     if isinstance(shape, dict):

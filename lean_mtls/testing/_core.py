@@ -12,7 +12,6 @@ import datetime as dt
 import hmac
 import json
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -203,7 +202,8 @@ class State:
     payment_sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     refreshes: dict[str, Refresh] = field(default_factory=dict)
     results: dict[str, Stored] = field(default_factory=dict)
-    idempotent: dict[tuple[str, str], tuple[int, Any]] = field(default_factory=dict)
+    #: (kind, Idempotency-Key) -> (request body fingerprint, status, answer).
+    idempotent: dict[tuple[str, str], tuple[str, int, Any]] = field(default_factory=dict)
     aof_consents: dict[str, dict[str, Any]] = field(default_factory=dict)
     aof_payments: list[dict[str, Any]] = field(default_factory=list)
     payouts: list[dict[str, Any]] = field(default_factory=list)
@@ -295,16 +295,21 @@ def flag(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
+#: The one UUID spelling Lean (Java's ``UUID.fromString``, Spring's converters) reads: 8-4-4-4-12 hex
+#: digits in either case.  Python's ``uuid.UUID`` also takes the hyphenless, ``{...}`` and ``urn:uuid:``
+#: forms, which Lean answers 400.
+CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def check_uuid(value: Any, name: str, *, results_id: str | None = None) -> str:
-    """``value`` if it is a UUID; a malformed one is Lean's 400 ``INVALID_PARAMETERS``, before any lookup."""
-    if not value:
+    """``value`` as the lower-case UUID it names; a malformed one is Lean's 400 ``INVALID_PARAMETERS``,
+    before any lookup.  UUIDs are values: the upper-case spelling of a known id finds it."""
+    if value is None or value == "":
         raise missing(name)
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
+    if not isinstance(value, str) or not CANONICAL_UUID.fullmatch(value):
         raise ApiError(400, "INVALID_PARAMETERS", f"'{name}' must be a UUID, got '{value}'.",
-                       results_id=results_id) from None
-    return str(value)
+                       results_id=results_id)
+    return value.lower()
 
 
 def required(body: Mapping[str, Any], *names: str) -> None:
@@ -348,6 +353,91 @@ def _absent(value: Any, parts: list[str]) -> bool:
 DEFAULTED_BODY_NAMES = frozenset({"async"})
 
 
+#: ISO 4217 codes the emulator knows (Lean's markets and the usual settlement currencies); any other
+#: ``currency``/``currency_iso_code`` is 400 ``INVALID_PARAMETERS``, as a Java ``Currency.getInstance`` would be.
+CURRENCIES = frozenset({"AED", "SAR", "USD", "EUR", "GBP", "BHD", "KWD", "OMR", "QAR", "EGP", "JOD", "INR", "PKR"})
+#: Body fields whose value is a currency code.
+CURRENCY_FIELDS = frozenset({"currency", "currency_iso_code"})
+#: Body fields with a fixed vocabulary in Lean's requests and remarks (P body and body_notes, O): the
+#: value must be one of these (in any letter case for :data:`CASE_INSENSITIVE`).  ``risk_details.channel``
+#: and ``language`` are UNCERTAIN beyond Lean's example values (``MOBILE``; ``en``/``ar`` as Lean's KSA
+#: OpenAPI files' ``accept-language``).
+VOCABULARY: dict[str, frozenset[str]] = {
+    "channel": frozenset({"MOBILE", "WEB"}),
+    "language": frozenset({"en", "ar"}),
+    "reason": frozenset({"USER_REQUESTED"}),
+    "period_type": frozenset({"Year", "Month", "Daily"}),
+    "account_details.type": frozenset({"IBAN", "ACCOUNT_ID"}),
+    "bank_identifier.type": frozenset({"BIC", "CLEARING_ID"}),
+}
+
+#: Vocabulary Lean's remarks spell in mixed case (``Year, Month, Daily``; ``en``): any case is accepted.
+CASE_INSENSITIVE = frozenset({"language", "period_type"})
+
+
+def _kind_of(marker: Any) -> str | None:
+    """The JSON kind Lean's request shape gives a field (``None``: anything)."""
+    if isinstance(marker, dict):
+        return "object"
+    if isinstance(marker, list):
+        return "list"
+    if marker in ("<integer>", "<number>"):
+        return "number"
+    if marker == "<boolean>":
+        return "boolean"
+    if isinstance(marker, str):
+        return "string"
+    return None
+
+
+def _fits(value: Any, kind: str, name: str) -> bool:
+    """Whether ``value`` is of ``kind`` as Lean (Jackson) reads it: numbers may come as numeric strings
+    (account-on-file amounts are strings), booleans as ``"true"``/``"false"``, flags as either."""
+    if value is None:
+        return True
+    if kind == "object":
+        return isinstance(value, dict)
+    if kind == "list":
+        return isinstance(value, list)
+    if kind == "number":
+        if is_number(value):
+            return True
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            return False
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool) or (isinstance(value, str) and value.lower() in ("true", "false"))
+    if name in DEFAULTED_BODY_NAMES:  # "async": "<string>" in Lean's request, a boolean in older clients
+        return isinstance(value, (str, bool))
+    return isinstance(value, str)
+
+
+def check_body_values(shape: Any, body: Any, path: str = "") -> None:
+    """400 ``INVALID_PARAMETERS`` for a present field of the wrong JSON kind (against Lean's request
+    ``shape``), an unknown currency code, or a value outside :data:`VOCABULARY`.  Absent fields are
+    :func:`check_required_body`'s (``MISSING_PARAMETERS``)."""
+    if isinstance(body, dict):
+        for key, value in body.items():
+            name = f"{path}.{key}" if path else key
+            sub = shape.get(key) if isinstance(shape, dict) else None
+            kind = _kind_of(sub)
+            if kind is not None and not _fits(value, kind, key):
+                raise invalid(f"'{name}' must be {'an' if kind[0] in 'ao' else 'a'} {kind}, got {json.dumps(value)}.")
+            if key in CURRENCY_FIELDS and value is not None and value not in CURRENCIES:
+                raise invalid(f"'{name}' must be an ISO 4217 currency code such as AED, got {json.dumps(value)}.")
+            allowed = VOCABULARY.get(key) or VOCABULARY.get(".".join(name.replace("[]", "").split(".")[-2:]))
+            if allowed is not None and isinstance(value, str) and value not in allowed \
+                    and not (key in CASE_INSENSITIVE and value.lower() in {a.lower() for a in allowed}):
+                raise invalid(f"'{name}' must be one of {', '.join(sorted(allowed))}, got {json.dumps(value)}.")
+            check_body_values(sub, value, name)
+    elif isinstance(body, list):
+        element = shape[0] if isinstance(shape, list) and shape else None
+        for item in body:
+            check_body_values(element, item, f"{path}[]")
+
+
 def check_required_body(names: list[str], call: Call) -> None:
     """400 ``MISSING_PARAMETERS`` naming the required body fields (dotted, ``[]`` for lists) that are absent.
 
@@ -360,6 +450,10 @@ def check_required_body(names: list[str], call: Call) -> None:
     except ValueError:
         return
     if body is None:
+        # No body at all (a DELETE sent without its JSON): every required field is missing.
+        wanted = [name for name in names if name not in DEFAULTED_BODY_NAMES]
+        if wanted:
+            raise ApiError(400, "MISSING_PARAMETERS", f"Missing required parameters: {', '.join(wanted)}.")
         return
     absent = [name for name in names if name not in DEFAULTED_BODY_NAMES
               and _absent(body, [p for p in name.replace("[]", ".[]").split(".") if p])]

@@ -24,7 +24,10 @@ What it is:
   :attr:`~FakeLean.ca_file` (the server CA plus the client chain, like
   ``lean_public_cert_chain.pem``).  The server trusts only the client *root*,
   so a client must send the intermediate as well, as with Lean.  The directory
-  is removed by :meth:`~FakeLean.stop`.
+  is removed by :meth:`~FakeLean.stop`.  With a plain ``requests.Session``,
+  set ``trust_env = False`` (or pass ``verify=`` per call): requests lets
+  ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` override a ``session.verify``
+  attribute, and the emulator's CA is then not used.
 * It checks credentials as Lean does: the ``lean-app-token`` header, or an
   ``Authorization: Bearer`` token it issued from ``POST /oauth2/token``
   (OAuth2 client credentials, same origin), never both at once (400
@@ -38,8 +41,14 @@ What it is:
   ``INVALID_URL`` or 405 ``INVALID_HTTP_METHOD``).  Each resource group is a
   module of :mod:`lean_mtls.testing._routes`.  Requests are checked as Lean
   checks them: a missing required field is 400 ``MISSING_PARAMETERS``, a wrong
-  value 400 ``INVALID_PARAMETERS``, a malformed id (path, query or body) 400
-  ``INVALID_PARAMETERS`` before any lookup, an unknown one 404; error bodies
+  value 400 ``INVALID_PARAMETERS`` (a field of another JSON type than in
+  Lean's request, an unknown currency, a value outside Lean's vocabulary), a
+  malformed id (path, query or body; only the canonical 8-4-4-4-12 UUID
+  spelling, in any letter case, is an id) 400 ``INVALID_PARAMETERS`` before
+  any lookup, an unknown one 404; a payment past an account-on-file consent's
+  limits 400 ``CONSENT_LIMIT_EXCEEDED``; an ``Idempotency-Key`` reused with a
+  different body 409 ``IDEMPOTENCY_KEY_REUSED`` (the emulator's choice: what
+  Lean answers is UNCERTAIN); error bodies
   are ``{"timestamp", "status", "message", "metadata": null}``, plus
   ``results_id`` on data endpoints.  Answers carry what the emulator models
   (its seeded, stateful data); a success answer is then given every key of
@@ -116,9 +125,10 @@ from ..errors import ConfigurationError
 from ..webhooks import SIGNATURE_HEADER, sign
 from ._backend import Backend
 from ._cleanup import register as _remove_on_signal
-from ._contract import answer_shape, complete
+from ._contract import answer_shape, complete, request_shape
 from ._core import (
     BOTH_HEADERS_MESSAGE,
+    CANONICAL_UUID,
     DATA_STATUSES,
     ERROR_CODES,
     GATEWAY_PAGE,
@@ -127,6 +137,7 @@ from ._core import (
     ApiError,
     Call,
     Override,
+    check_body_values,
     check_required_body,
     check_uuid,
     error_body,
@@ -150,6 +161,14 @@ def _trustme() -> Any:
             code="missing-dependency",
         ) from exc
     return trustme
+
+
+def _json_or_none(call: Call) -> Any:
+    """The request's JSON body, or ``None`` when it has none or it is not JSON (the handler answers that)."""
+    try:
+        return json.loads(call.body) if call.body.strip() else None
+    except ValueError:
+        return None
 
 
 class FakeLean:
@@ -645,6 +664,9 @@ class FakeLean:
             with self._lock:
                 if self._faults:
                     return self._fault(self._faults.popleft(), route)
+            # Path ids are UUIDs, compared as values (any letter case); a malformed one is 400 below.
+            args = {name: value.lower() if name.endswith("_id") and name != "app_user_id"
+                    and CANONICAL_UUID.fullmatch(value) else value for name, value in args.items()}
             call = Call(request.method, path, parse_qs(parts.query, keep_blank_values=True), request.headers,
                         request.body, tuple(args.values()))
             if route is None or not route.public:
@@ -659,6 +681,8 @@ class FakeLean:
                 if name.endswith("_id") and name != "app_user_id":
                     check_uuid(value, name)
             if route.endpoint.body_kind == "json":
+                # A field of the wrong kind is INVALID_PARAMETERS even where an absent one would be MISSING.
+                check_body_values(request_shape(route.endpoint.method, route.endpoint.path), _json_or_none(call))
                 check_required_body([p.name for p in route.endpoint.body if p.required and not p.copied], call)
             with self._lock:
                 reply = route.handler(self._backend, call)

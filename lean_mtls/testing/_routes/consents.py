@@ -17,7 +17,7 @@ from .._backend import Backend
 from .._core import PURPOSE_CODES, ApiError, Call, Handler, invalid, missing, page_info, required, slice_page
 from .._data import now_iso
 from .._server import Reply
-from .payments import destination, number_of
+from .payments import consumption, destination, number_of
 
 __all__ = ["HANDLERS", "new_consent"]
 
@@ -94,13 +94,15 @@ def _consent(b: Backend, call: Call) -> dict[str, Any]:
 
 
 def get(b: Backend, call: Call) -> Reply:
-    return Reply(200, _public(_consent(b, call)))
+    consent = _consent(b, call)
+    consumption(b, consent)  # counters of the current period, from the payments made
+    return Reply(200, _public(consent))
 
 
 def balance(b: Backend, call: Call) -> Reply:
     """What the consent still allows: Lean's example has no body (UNCERTAIN); the emulator's own shape."""
     consent = _consent(b, call)
-    controls, used = consent["control_parameters"], consent["payment_consumption"]
+    controls, used = consent["control_parameters"], consumption(b, consent)
     limit = controls.get("max_cumulative_amount")
     return Reply(200, {"consent_id": consent["id"], "currency": consent["currency"],
                        "max_individual_amount": controls.get("max_individual_amount"),

@@ -6,6 +6,9 @@ sources (``/customers/v1/{customer_id}/payment-sources``) and account-on-file pa
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -210,11 +213,7 @@ def get_payment_source(b: Backend, call: Call) -> Reply:
 
 
 def delete_payment_source(b: Backend, call: Call) -> Reply:
-    source = _source(b, call)
-    if call.body.strip():
-        reason = call.json().get("reason")
-        if reason is not None and not isinstance(reason, str):
-            raise invalid("'reason' must be a string such as USER_REQUESTED.")
+    source = _source(b, call)  # the body's reason (required, USER_REQUESTED) is checked before routing here
     del b.state.payment_sources[source["id"]]
     return Reply(200, {})
 
@@ -226,12 +225,80 @@ def idempotent(b: Backend, call: Call, kind: str, required_key: bool, make: Call
         if required_key:
             raise ApiError(400, "MISSING_PARAMETERS", "The 'Idempotency-Key' header is required.")
         return Reply(200, make())
+    fingerprint = _fingerprint(call.body)
     stored = b.state.idempotent.get((kind, key))
     if stored is not None:
-        return Reply(stored[0], copy.deepcopy(stored[1]), {"Idempotent-Replayed": "true"})
+        if stored[0] != fingerprint:
+            # The key names another request: replaying the first answer would tell the caller that
+            # this one (another amount, another destination) was done.  FakeLean's choice, as the
+            # IETF Idempotency-Key draft (422) and Stripe (400) refuse it; Lean's answer is
+            # UNCERTAIN: 409 with Lean's error body, which the SDK raises as ConflictError.
+            raise ApiError(409, "IDEMPOTENCY_KEY_REUSED",
+                           "This Idempotency-Key was already used with a different request body; "
+                           "use a new key for a new request.")
+        return Reply(stored[1], copy.deepcopy(stored[2]), {"Idempotent-Replayed": "true"})
     answer = make()
-    b.state.idempotent[(kind, key)] = (200, copy.deepcopy(answer))
+    b.state.idempotent[(kind, key)] = (fingerprint, 200, copy.deepcopy(answer))
     return Reply(200, answer)
+
+
+def _fingerprint(raw: bytes) -> str:
+    """The request body as a value: the same JSON in another key order or spacing is the same request."""
+    try:
+        text = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        text = raw.decode("utf-8", "replace")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _period_start(period_type: str, now: dt.datetime) -> str:
+    """The first day (ISO date) of the consent's current period (``period_type`` upper-cased)."""
+    day = now.date()
+    if period_type.startswith("DA") or period_type == "DAY":
+        start = day
+    elif period_type.startswith("WEEK"):
+        start = day - dt.timedelta(days=day.weekday())
+    elif period_type.startswith("MONTH"):
+        start = day.replace(day=1)
+    else:  # YEAR, YEARLY
+        start = day.replace(month=1, day=1)
+    return start.isoformat()
+
+
+def consumption(b: Backend, consent: dict[str, Any]) -> dict[str, Any]:
+    """The consent's ``payment_consumption``, derived from the payments made on it (so the balance
+    always agrees with them, and a new period starts from zero)."""
+    made = [p for p in b.state.aof_payments if p["consent_id"] == consent["id"]]
+    start = _period_start(str(consent["control_parameters"].get("period_type") or "MONTH").upper(),
+                          dt.datetime.now(dt.timezone.utc))
+    current = [p for p in made if p["created_at"][:10] >= start]
+    used = {"cumulative_number_of_payments": len(made),
+            "cumulative_value_of_payments": round(sum(p["amount"] for p in made), 2),
+            "cumulative_number_of_payments_in_current_period": len(current),
+            "cumulative_value_of_payments_in_current_period": round(sum(p["amount"] for p in current), 2)}
+    consent["payment_consumption"] = used
+    return dict(used)
+
+
+def check_consent_limits(b: Backend, consent: dict[str, Any], amount: float) -> None:
+    """Refuse a payment the consent's ``control_parameters`` do not allow: above
+    ``max_individual_amount``, or past a cumulative or per-period amount or count.  Lean's error code
+    for this is UNCERTAIN: 400 ``CONSENT_LIMIT_EXCEEDED`` with Lean's error body, naming the limit."""
+    controls = consent["control_parameters"]
+    used = consumption(b, consent)
+    checks = (
+        ("max_individual_amount", amount),
+        ("max_cumulative_amount", used["cumulative_value_of_payments"] + amount),
+        ("max_cumulative_number_of_payments", used["cumulative_number_of_payments"] + 1),
+        ("max_cumulative_amount_per_period", used["cumulative_value_of_payments_in_current_period"] + amount),
+        ("max_cumulative_number_of_payments_per_period",
+         used["cumulative_number_of_payments_in_current_period"] + 1),
+    )
+    for name, value in checks:
+        limit = controls.get(name)
+        if limit is not None and value > limit + 1e-9:
+            raise ApiError(400, "CONSENT_LIMIT_EXCEEDED",
+                           f"The payment would exceed the consent's {name} ({limit:g}): {value:g}.")
 
 
 def account_on_file(b: Backend, call: Call) -> Reply:
@@ -249,6 +316,9 @@ def account_on_file(b: Backend, call: Call) -> Reply:
         raise ApiError(400, "INVALID_CONSENT_STATUS",
                        f"Consent {consent['id']} is {consent['status']}; the customer must authorise it first.")
     amount, currency = amount_of(body, consent["currency"])
+    if call.headers.get("idempotency-key") and ("account-on-file", call.headers["idempotency-key"]) \
+            not in b.state.idempotent:
+        check_consent_limits(b, consent, amount)  # a replayed request was within them the first time
 
     def make() -> dict[str, Any]:
         stamp = now_iso()
@@ -265,9 +335,8 @@ def account_on_file(b: Backend, call: Call) -> Reply:
             "created_at": stamp,
             "updated_at": stamp,
         }
-        consent["payment_consumption"]["cumulative_number_of_payments"] += 1
-        consent["payment_consumption"]["cumulative_value_of_payments"] += amount
         b.state.aof_payments.append(copy.deepcopy(payment))
+        consumption(b, consent)
         b.emit("payment.created", {"id": payment["payment_id"], "amount": amount, "currency": currency,
                                    "status": payment["status"], "customer_id": consent["customer_id"],
                                    "payment_destination_id": consent["destination_account_id"],

@@ -14,7 +14,7 @@ from typing import Any
 
 from .._backend import Backend
 from .._core import ApiError, Call, Handler, check_uuid, invalid, json_list, missing, one_of, required, slice_page
-from .._data import iso, now_iso
+from .._data import CURRENCY, iso, now_iso
 from .._server import Reply
 from .payments import idempotent, number_of
 
@@ -30,6 +30,16 @@ def _payout_destination(b: Backend, destination_id: Any) -> dict[str, Any]:
     found = b.state.payout_destinations.get(key) or b.state.destinations.get(key)
     if found is None:
         raise ApiError(404, "UNKNOWN_PAYMENT_DESTINATION", f"Payment destination with id {key} was not found.")
+    return found
+
+
+def _payout_target(b: Backend, destination_id: Any) -> dict[str, Any]:
+    """A destination a payout may go to: one made with ``POST /payouts/v1/payment/destinations``.  A
+    payments destination (``/payments/v1/destinations``) is not one: 404, as for any unknown id."""
+    key = check_uuid(destination_id, "payment_destination_id")
+    found = b.state.payout_destinations.get(key)
+    if found is None:
+        raise ApiError(404, "UNKNOWN_PAYMENT_DESTINATION", f"Payout destination with id {key} was not found.")
     return found
 
 
@@ -71,13 +81,16 @@ def create(b: Backend, call: Call) -> Reply:
         account_id = check_uuid(group["account_id"], "payment_details[].account_id")
         if b.world.account(account_id) is None:
             raise ApiError(404, "UNKNOWN_ACCOUNT", f"Account with id {account_id} was not found.")
+        if group["currency"] != CURRENCY:  # the seeded accounts are all in AED
+            raise invalid(f"'payment_details[].currency' must be the account's currency ({CURRENCY}), "
+                          f"got {group['currency']!r}.")
         if not isinstance(group["destination_details"], list) or not group["destination_details"]:
             raise missing("payment_details[].destination_details")
         for item in group["destination_details"]:
             if not isinstance(item, dict):
                 raise invalid("Each 'destination_details' item must be an object.")
             required(item, "payment_destination_id", "amount")
-            planned.append((account_id, _payout_destination(b, item["payment_destination_id"]),
+            planned.append((account_id, _payout_target(b, item["payment_destination_id"]),
                             number_of(item["amount"], "amount"), str(group["currency"]), item.get("description")))
 
     def make() -> dict[str, Any]:
@@ -230,6 +243,8 @@ def create_refunds(b: Backend, call: Call) -> Reply:
         if payment is None:
             raise ApiError(404, "UNKNOWN_PAYMENT", f"Payment with id {item['payment_id']} was not found.")
         amount = number_of(item["amount"], "amount")
+        if item["currency"] != payment["currency"]:
+            raise invalid(f"A refund is in the payment's currency ({payment['currency']}), got {item['currency']!r}.")
         if amount > payment["amount"]:
             raise invalid(f"A refund cannot exceed the payment's amount ({payment['amount']:g}).")
         planned.append((payment, amount, str(item["currency"]), one_of(item["reason_code"], "reason_code",

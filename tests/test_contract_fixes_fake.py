@@ -288,3 +288,46 @@ def test_the_balance_agrees_with_the_payments(session: LeanSession, fresh: FakeL
     assert used["cumulative_number_of_payments_in_current_period"] == 2
     assert used["cumulative_value_of_payments_in_current_period"] == pytest.approx(350.5)
     assert session.consents.get(seeded)["payment_consumption"] == used
+
+
+# ---------------------------------------------------------------------- 6: KSA answers from FakeLean's state
+# (the shape side, with Lean's example fill-in turned off, is test_conformance_fake.py's
+# test_core_answers_are_modelled_whole: an emptied ``total`` or ``monthly_totals: [{}]`` fails it)
+
+KSA_INSIGHTS = ("credit_obligations", "non_credit_obligations", "employment_income", "balances",
+                "freelancer_cashflows")
+
+
+def _currencies(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        found = {value["currency"]} if isinstance(value.get("currency"), str) else set()
+        return found.union(*(_currencies(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_currencies(v) for v in value))
+    return set()
+
+
+@pytest.mark.parametrize("name", KSA_INSIGHTS)
+def test_ksa_insights_are_in_the_accounts_currency_without_placeholders(session: LeanSession, fresh: FakeLean,
+                                                                       name: str) -> None:
+    answer = getattr(session.insights, name)(fresh.entity_id, "2025-01-01", wait=True)
+    assert _currencies(answer) <= {"AED"}  # the seeded accounts' currency, never Lean's example's SAR
+    assert "FakeLean" not in json.dumps(answer)
+
+
+def test_ksa_figures_agree_with_the_data_api(session: LeanSession, fresh: FakeLean) -> None:
+    entity, account = fresh.entity_id, fresh.account_ids[0]
+    closing = next(b for b in session.data.balances(entity, account, wait=True)["data"]["balances"]
+                   if b["type"] == "CLOSING_AVAILABLE")["amount"]["amount"]
+    balances = session.insights.balances(entity, "2025-01-01", wait=True)["insights"]
+    assert balances["total"]["current_balance"]["amount"] == pytest.approx(closing)
+    assert balances["monthly_totals"] and all(m["average_balance"]["amount"] is not None
+                                              for m in balances["monthly_totals"])
+    flows = session.insights.freelancer_cashflows(entity, "2025-01-01", wait=True)["insights"]["total"]
+    assert flows["current_balance_amount"]["amount"] == pytest.approx(closing)
+    inflows = flows["inflows"]
+    periods = {p["period"]: p["total_amount"]["amount"] for p in inflows["periods"]}
+    assert 0 < periods["P3M"] <= periods["P6M"] <= periods["P12M"] <= inflows["total_amount"]["amount"]
+    assert inflows["transactions_count"] > 0
+    credit = session.insights.credit_obligations(entity, "2025-01-01", wait=True)["insights"]
+    assert sum(m["credit_cards_spending"]["count"] for m in credit["monthly_totals"]) > 0  # the seeded card

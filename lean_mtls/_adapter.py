@@ -43,7 +43,7 @@ from ._exceptions import (
     negotiation_failed,
 )
 from ._response import unsupported_content_codings
-from ._retry import DEFAULT_RETRY, BodyReplay, RetryPolicy, call_policy
+from ._retry import DEFAULT_RETRY, BodyReplay, RetryPolicy, call_policy, cancelled, pause_before_retry
 from .errors import (
     ConfigurationError,
     LeanConnectionError,
@@ -285,15 +285,18 @@ class LeanAdapter(HTTPAdapter):
                 if error.code == POOL_CLOSED and body.prepare_resend(error):  # a rotation closed the pool
                     attempt -= 1
                     continue
-                if (attempt > policy.retries or not policy.retry_error(error, request)
+                if (attempt > policy.retries or not policy.retry_error(error, request) or cancelled()
                         or not body.prepare_resend(error)):
                     error.record_attempts(attempt)
                     raise
                 delay = policy.backoff(attempt)
                 logger.debug("Attempt %d of %s %s failed (%s); retrying in %.2f s",
                              attempt, request.method, _path(request), error.code, delay)
+                if not pause_before_retry(policy, delay):  # the caller gave up meanwhile: no new attempt
+                    error.record_attempts(attempt)
+                    raise
             else:
-                wait = policy.retry_response(response) if attempt <= policy.retries else None
+                wait = policy.retry_response(response) if attempt <= policy.retries and not cancelled() else None
                 if wait is not None and not body.prepare_resend(None):
                     wait = None  # the body cannot be sent again: this answer is the result
                 if wait is None:
@@ -302,8 +305,10 @@ class LeanAdapter(HTTPAdapter):
                 delay = policy.backoff(attempt) if wait < 0 else wait
                 logger.debug("Attempt %d of %s %s answered %d; retrying in %.2f s",
                              attempt, request.method, _path(request), response.status_code, delay)
-                response.close()
-            policy.sleep(delay)
+                response.close()  # the body was read (not streamed) or is unwanted: the connection goes back
+                if not pause_before_retry(policy, delay):  # cancelled while waiting: this answer is the result
+                    response.lean_attempts = attempt  # type: ignore[attr-defined]
+                    return response
 
     def _send_once(
         self, request: requests.PreparedRequest, stream: bool, timeout: Any, verify: Any, cert: Any, proxies: Any

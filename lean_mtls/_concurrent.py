@@ -23,8 +23,11 @@ The promises, and how they are kept:
 * **Errors where they happened.**  A failure of page ``k`` is raised when the
   caller reaches page ``k``, after every item before it.
 * **Nothing leaks.**  Abandoning the iterator (``break``, ``close()``, garbage
-  collection) cancels the pages not yet sent and waits for the requests
-  already on the wire to end (each is bounded by the session's timeout), so
+  collection, an exception in the caller's loop) cancels the pages not yet
+  sent and waits for the requests already on the wire to end: their current
+  attempt only (bounded by the session's timeout), since a cancelled walk's
+  requests are never retried and their backoff and ``Retry-After`` waits end
+  at once (:data:`lean_mtls._retry.call_cancelled`).  So
   the worker threads exit and every connection goes back to the session's
   pool.  The workers hold no reference to the iterator, so dropping it is
   enough.
@@ -50,7 +53,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Generic, Protocol, TypeVar, Union
 
 from ._fork import reset_in_child
-from ._retry import caller_handles
+from ._retry import call_cancelled, caller_handles
 from .errors import ConfigurationError, RateLimitError
 
 #: Pages in flight per walk unless a call says otherwise.  Why 4: at Lean's
@@ -318,8 +321,11 @@ class OrderedPages(Generic[S]):
         self._workers: list[threading.Thread] = []
         # Calls carry the caller's context (a session.retrying() block, ...), and
         # a 429 comes back to us rather than being slept on by the transport.
+        # Once the walk is cancelled its requests start no new attempt (no retry,
+        # no backoff or Retry-After wait): close() waits for one attempt at most.
         context = contextvars.copy_context()
         context.run(caller_handles.set, caller_handles.get() | {429})
+        context.run(call_cancelled.set, self._cancelled)
         self._context = context
         #: Most pages held at once (scheduled, in flight, waiting or being read).
         self.max_held = 0

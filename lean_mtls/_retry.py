@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Union
@@ -248,6 +249,42 @@ call_policy: contextvars.ContextVar[RetryPolicy | None] = contextvars.ContextVar
 caller_handles: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
     "lean_caller_handles", default=frozenset()
 )
+
+
+#: Set by the concurrent page walker for the requests it makes: once the walk
+#: is abandoned (``break``, ``close()``, garbage collection, an exception in the
+#: consumer's loop) the event is set, and a request made in that context starts
+#: no new attempt: a retry, its backoff and a ``Retry-After`` wait all end at
+#: once, and the last failure (or answer) is the request's result.
+call_cancelled: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
+    "lean_call_cancelled", default=None
+)
+
+
+def cancelled() -> bool:
+    """Whether the call being made in this context was abandoned by its caller."""
+    event = call_cancelled.get()
+    return event is not None and event.is_set()
+
+
+def pause_before_retry(policy: RetryPolicy, delay: float) -> bool:
+    """Wait ``delay`` seconds before another attempt; False when the call was
+    (or got) cancelled, so the attempt must not be made.
+
+    With the default ``time.sleep`` the wait is on the cancellation event, so
+    cancelling wakes it at once; an injected ``sleep`` is called as is and the
+    cancellation checked after it.
+    """
+    event = call_cancelled.get()
+    if event is None:
+        policy.sleep(delay)
+        return True
+    if event.is_set():
+        return False
+    if policy.sleep is time.sleep:
+        return not event.wait(max(0.0, delay))
+    policy.sleep(delay)
+    return not event.is_set()
 
 
 def coerce_policy(value: RetryOption, base: RetryPolicy) -> RetryPolicy:

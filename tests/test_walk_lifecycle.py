@@ -1,0 +1,137 @@
+"""A page walk's life over real mTLS sockets (BREAK-13): a cancelled walk retries nothing,
+a walk continued in a forked child fails clearly, and walks sharing a session share its pool."""
+
+from __future__ import annotations
+
+import gc
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from lean_mtls import LeanSession
+from lean_mtls.testing import MTLSServer
+from lean_mtls.testing._server import RecordedRequest, Reply
+
+from .conftest import APP_TOKEN, ClientFiles
+
+#: A generous guard against a deadlocked test, never a timing assertion.
+GUARD = 20.0
+PAGES = 6
+
+
+def page_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("lean-pages-")]
+
+
+def page_body(number: int, size: int) -> bytes:
+    items = [{"transaction_id": f"tx-{number}-{i}"} for i in range(size)]
+    return json.dumps({"status": "OK", "data": {"type": "transactions", "transactions": items,
+                                                "page": {"number": number, "size": size,
+                                                         "total_pages": PAGES}}}).encode()
+
+
+class StuckLean:
+    """Page 0 answers at once; every later page either hangs (``mode="hang"``, past the
+    client's read timeout) or answers 503 with a long ``Retry-After`` (``mode="retry_after"``).
+    Counts the requests it sees."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.cond = threading.Condition()
+        self.pages: list[int] = []
+        self.release = threading.Event()
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        query = parse_qs(urlsplit(request.path).query)
+        number, size = int(query["page"][0]), int(query["size"][0])
+        with self.cond:
+            self.pages.append(number)
+            self.cond.notify_all()
+        if number == 0:
+            return Reply(200, page_body(0, size), headers={"Content-Type": "application/json"})
+        if self.mode == "retry_after":
+            return Reply(503, {"status": "UNAVAILABLE"}, headers={"Retry-After": "5"})
+        self.release.wait(GUARD)  # hangs past the client's read timeout
+        return Reply(200, page_body(number, size), headers={"Content-Type": "application/json"})
+
+    def wait_for(self, count: int) -> None:
+        with self.cond:
+            assert self.cond.wait_for(lambda: len(self.pages) >= count, GUARD)
+
+    def seen(self) -> int:
+        with self.cond:
+            return len(self.pages)
+
+
+@pytest.fixture()
+def session(server: MTLSServer, client_files: ClientFiles) -> Iterator[LeanSession]:
+    with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=client_files.ca,
+                     base_url=server.url, timeout=1.0, pool_size=8) as lean:
+        yield lean
+
+
+def _abandon(walk: Iterator[Any], how: str) -> None:
+    if how == "close":
+        walk.close()  # type: ignore[attr-defined]
+    elif how == "gc":
+        del walk
+        gc.collect()
+
+
+@pytest.mark.parametrize("mode", ["hang", "retry_after"])
+@pytest.mark.parametrize("how", ["close", "break", "gc", "exception"])
+def test_a_cancelled_walk_retries_nothing(server: MTLSServer, session: LeanSession, how: str, mode: str) -> None:
+    handler = StuckLean(mode)
+    server.set_handler(handler)
+    try:
+        if how in ("close", "gc"):
+            walk = session.data.iter_transactions("ent-1", "acc-1", concurrency=4)
+            next(walk)
+            handler.wait_for(4)  # page 0, then pages 1..3 on the wire (or answered 503, waiting to retry)
+            _abandon(walk, how)
+            del walk
+        elif how == "break":
+            for _item in session.data.iter_transactions("ent-1", "acc-1", concurrency=4):
+                handler.wait_for(4)
+                break
+            gc.collect()
+        else:
+            def consume() -> None:
+                for _item in session.data.iter_transactions("ent-1", "acc-1", concurrency=4):
+                    handler.wait_for(4)
+                    raise KeyError("the consumer's own bug")
+
+            with pytest.raises(KeyError):
+                consume()
+            gc.collect()
+        # The walk is over: its threads are gone, and no page was asked for again.
+        assert page_threads() == []
+        assert handler.seen() == 4
+        assert sorted(handler.pages) == [0, 1, 2, 3]
+    finally:
+        handler.release.set()
+
+
+def test_a_walk_that_is_not_cancelled_still_retries(server: MTLSServer, session: LeanSession) -> None:
+    # The other side of the rule: the same 503s on a walk that goes on are retried as usual.
+    answered: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def flaky(request: RecordedRequest) -> Reply:
+        query = parse_qs(urlsplit(request.path).query)
+        number, size = int(query["page"][0]), int(query["size"][0])
+        with lock:
+            answered[number] = answered.get(number, 0) + 1
+            first = answered[number] == 1
+        if number > 0 and first:
+            return Reply(503, {"status": "UNAVAILABLE"}, headers={"Retry-After": "0"})
+        return Reply(200, page_body(number, size), headers={"Content-Type": "application/json"})
+
+    server.set_handler(flaky)
+    ids = [tx["transaction_id"] for tx in session.data.iter_transactions("ent-1", "acc-1", concurrency=4)]
+    assert len(ids) == PAGES * 100
+    assert answered == {0: 1, **{n: 2 for n in range(1, PAGES)}}

@@ -58,6 +58,7 @@ from .errors import (
     ServerError,
     SessionCopyError,
     TooManyRedirectsError,
+    WalkForkedError,
 )
 
 _install_logging()
@@ -133,6 +134,7 @@ __all__ = [
     "SessionCopyError",
     "TimeoutType",
     "TooManyRedirectsError",
+    "WalkForkedError",
     "WebhookBody",
     "WebhookSecret",
     "__version__",

@@ -31,6 +31,9 @@ The promises, and how they are kept:
   the worker threads exit and every connection goes back to the session's
   pool.  The workers hold no reference to the iterator, so dropping it is
   enough.
+* **One process.**  A walk continued in a forked child raises
+  :class:`~lean_mtls.errors.WalkForkedError` when it needs its next page:
+  the pages in flight were the parent's threads' work.
 * **Polite under rate limits.**  Requests draw from a
   :class:`ConcurrencyBudget`, which narrows the number in flight when Lean
   answers 429, waits out ``Retry-After`` and widens again after sustained
@@ -46,6 +49,7 @@ queue for a slot (and could meet ``pool_timeout``).
 from __future__ import annotations
 
 import contextvars
+import os
 import threading
 import time
 from collections import deque
@@ -54,7 +58,7 @@ from typing import Any, Generic, Protocol, TypeVar, Union
 
 from ._fork import reset_in_child
 from ._retry import call_cancelled, caller_handles
-from .errors import ConfigurationError, RateLimitError
+from .errors import ConfigurationError, RateLimitError, WalkForkedError
 
 #: Pages in flight per walk unless a call says otherwise.  Why 4: at Lean's
 #: latencies a walk gets ~4x faster than one page at a time, while four walks
@@ -329,6 +333,28 @@ class OrderedPages(Generic[S]):
         self._context = context
         #: Most pages held at once (scheduled, in flight, waiting or being read).
         self.max_held = 0
+        self._pid = os.getpid()  # the process whose threads fetch this walk's pages
+        reset_in_child(self)
+
+    def reset_after_fork(self) -> None:
+        """In a forked child: the workers and the pages they were fetching are the
+        parent's, so the walk is over here (:meth:`__iter__` raises WalkForkedError).
+        Fresh locks (a parent thread may have held them) so closing it cannot hang."""
+        mutex = threading.Lock()
+        self._lock = threading.Condition(mutex)
+        self._idle = threading.Condition(mutex)
+        self._cancelled = threading.Event()
+        self._cancelled.set()
+        self._workers = []
+        self._jobs = deque()
+
+    def _check_process(self) -> None:
+        if os.getpid() != self._pid:
+            raise WalkForkedError(
+                "This page walk was started in the parent process, before a fork; its pages were being "
+                "fetched by the parent's threads. Start a new walk in the child (call the iter_* method or "
+                "data.export again there)."
+            )
 
     # ------------------------------------------------------------------ the caller's side
 
@@ -337,6 +363,7 @@ class OrderedPages(Generic[S]):
         inline = self._context.copy()
         try:
             while True:
+                self._check_process()
                 with self._lock:
                     self._holding = False
                     self._top_up()
@@ -382,6 +409,8 @@ class OrderedPages(Generic[S]):
 
     def close(self) -> None:
         """Cancel what is not sent, wait for what is on the wire, end the workers."""
+        if os.getpid() != self._pid:
+            return  # a forked child: reset_after_fork already ended the walk here
         with self._lock:
             self._cancelled.set()
             self._jobs.clear()

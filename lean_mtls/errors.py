@@ -166,6 +166,18 @@ class ResultPendingError(LeanError, TypeError):
     code = "result-pending"
 
 
+class WalkForkedError(LeanError, RuntimeError):
+    """A page walk (an ``iter_*`` iterator or ``data.export``) started in a
+    parent process was continued in a forked child (``os.fork``, gunicorn
+    ``--preload``, Celery prefork, ``multiprocessing`` with fork).
+
+    Its pages in flight belonged to worker threads that do not exist in the
+    child, so the walk cannot go on there: start a new walk in the child.
+    """
+
+    code = "walk-forked"
+
+
 class InvalidRequestError(LeanError, ValueError):
     """The caller passed a value the SDK refuses to send (for example a path
     parameter that would escape its URL segment)."""

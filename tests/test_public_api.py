@@ -43,6 +43,7 @@ EXPECTED = {
     "ExportRecord",
     "InvalidRequestError",
     "TooManyRedirectsError",
+    "WalkForkedError",
     "SessionCopyError",
     "ResponseDecodingError",
     "MalformedResponseError",

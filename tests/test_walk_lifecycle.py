@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import json
+import os
+import signal
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from lean_mtls import LeanSession
+from lean_mtls import LeanSession, WalkForkedError
 from lean_mtls.testing import MTLSServer
 from lean_mtls.testing._server import RecordedRequest, Reply
 
@@ -135,3 +137,63 @@ def test_a_walk_that_is_not_cancelled_still_retries(server: MTLSServer, session:
     ids = [tx["transaction_id"] for tx in session.data.iter_transactions("ent-1", "acc-1", concurrency=4)]
     assert len(ids) == PAGES * 100
     assert answered == {0: 1, **{n: 2 for n in range(1, PAGES)}}
+
+
+# ---------------------------------------------------------------------- fork
+
+
+class GatedLean:
+    """Page 0 answers at once; later pages wait until ``release`` is set."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.seen = StuckLean("hang")
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        query = parse_qs(urlsplit(request.path).query)
+        number, size = int(query["page"][0]), int(query["size"][0])
+        with self.seen.cond:
+            self.seen.pages.append(number)
+            self.seen.cond.notify_all()
+        if number:
+            self.release.wait(GUARD)
+        return Reply(200, page_body(number, size), headers={"Content-Type": "application/json"})
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_walk_continued_in_a_forked_child_fails_clearly(server: MTLSServer, client_files: ClientFiles) -> None:
+    handler = GatedLean()
+    server.set_handler(handler)
+    with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=client_files.ca,
+                     base_url=server.url, timeout=GUARD) as session:
+        walk = session.data.iter_transactions("ent-1", "acc-1", concurrency=4)
+        first = next(walk)
+        handler.seen.wait_for(4)  # pages 1..3 are on the parent's worker threads
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child
+            code = 1
+            try:
+                signal.alarm(int(GUARD))  # a hang kills the child: the test then fails, never hangs
+                got = 0
+                try:
+                    for _item in walk:  # the page already read in the parent is here; the next is not
+                        got += 1
+                    code = 2  # the parent's walk went on in the child
+                except WalkForkedError as error:
+                    clear = "start a new walk in the child" in str(error).lower()
+                    code = 0 if clear and got == 99 else 3
+                if code == 0:  # a new walk in the child works
+                    fresh = session.data.iter_transactions("ent-1", "acc-1", concurrency=4)
+                    code = 0 if sum(1 for _ in fresh) == PAGES * 100 else 4
+            finally:
+                os.write(write_end, bytes([code]))
+                os._exit(code)
+        os.close(write_end)
+        handler.release.set()
+        rest = sum(1 for _ in walk)  # the parent's walk is the parent's, and goes on
+        _, status = os.waitpid(pid, 0)
+        child_code = os.read(read_end, 1)
+        os.close(read_end)
+    assert first["transaction_id"] == "tx-0-0" and rest == PAGES * 100 - 1
+    assert child_code == b"\x00" and os.waitstatus_to_exitcode(status) == 0

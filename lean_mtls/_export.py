@@ -71,11 +71,53 @@ def write_jsonl(records: Iterable[ExportRecord], file: IO[str]) -> int:
 
     Lines are UTF-8 text (``ensure_ascii=False``) with sorted keys, so two
     exports of the same data are byte-identical.  Records are written as they
-    arrive: memory stays flat however long the export.
+    arrive: memory stays flat however long the export.  Every line is strict
+    JSON (RFC 8259) that ``json.loads`` reads back to the same value:
+
+    * A record holding ``NaN`` or ``Infinity`` (Python's ``json`` accepts them
+      in an answer, JSON does not) or a value JSON has no type for
+      (``Decimal``, ``datetime``, ``bytes``, a set, ...) raises
+      :class:`~lean_mtls.errors.InvalidRequestError` naming the record (its
+      line number, account and kind) and the problem; nothing of that record
+      is written, the lines before it are complete.  Convert such values
+      first (``str(decimal)``, ``dt.isoformat()``) if they are yours.
+    * A string the file cannot encode (a lone surrogate such as ``"\\ud800"``,
+      which a JSON answer can carry as an escape, or any non-ASCII text in a
+      file opened with a narrower encoding) is written ``\\u``-escaped: that
+      line is ASCII-only JSON, valid in any encoding, and reads back to the
+      same string.
     """
+    encoding = getattr(file, "encoding", None)
     count = 0
     for record in records:
-        file.write(json.dumps(record.as_json(), ensure_ascii=False, sort_keys=True, separators=(",", ":")))
-        file.write("\n")
+        file.write(_json_line(record, count + 1, encoding if isinstance(encoding, str) else None))
         count += 1
     return count
+
+
+def _json_line(record: ExportRecord, line: int, encoding: str | None) -> str:
+    """One record as a JSON line ending in ``\\n``, escaped when ``encoding`` cannot carry its text."""
+    value = record.as_json()
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError) as error:
+        raise InvalidRequestError(
+            f"Export record {line} (account {record.account_id!r}, kind {record.kind!r}) cannot be written as "
+            f"JSON: {_why(error)}. Nothing of it was written; the {line - 1} lines before it are complete."
+        ) from None
+    if encoding is not None:
+        try:
+            text.encode(encoding)
+        except UnicodeError:
+            text = json.dumps(value, ensure_ascii=True, allow_nan=False, sort_keys=True, separators=(",", ":"))
+    return text + "\n"
+
+
+def _why(error: Exception) -> str:
+    message = str(error)
+    if isinstance(error, ValueError) and "Out of range float" in message:
+        return "it holds NaN or Infinity, which JSON cannot represent"
+    if isinstance(error, TypeError) and "is not JSON serializable" in message:
+        kind = message.split("Object of type ", 1)[-1].split(" is not", 1)[0]
+        return f"it holds a {kind} value, which JSON has no type for (convert it first, e.g. with str())"
+    return message

@@ -4,17 +4,20 @@ a walk continued in a forked child fails clearly, and walks sharing a session sh
 from __future__ import annotations
 
 import gc
+import io
 import json
 import os
 import signal
 import threading
 from collections.abc import Iterator
+from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from lean_mtls import LeanSession, WalkForkedError
+from lean_mtls import ExportRecord, InvalidRequestError, LeanSession, WalkForkedError, write_jsonl
 from lean_mtls.testing import MTLSServer
 from lean_mtls.testing._server import RecordedRequest, Reply
 
@@ -197,3 +200,56 @@ def test_a_walk_continued_in_a_forked_child_fails_clearly(server: MTLSServer, cl
         os.close(read_end)
     assert first["transaction_id"] == "tx-0-0" and rest == PAGES * 100 - 1
     assert child_code == b"\x00" and os.waitstatus_to_exitcode(status) == 0
+
+
+# ---------------------------------------------------------------------- write_jsonl
+
+
+RAW_PAGE = (b'{"status":"OK","data":{"type":"transactions","page":{"number":0,"size":100,"total_pages":1},'
+            b'"transactions":[{"transaction_id":"t1","description":"caf\\u00e9"},'
+            b'{"transaction_id":"t2","description":"half \\ud800 pair"},{"transaction_id":"t3","amount":%s}]}}')
+
+
+def _export(server: MTLSServer, session: LeanSession, amount: bytes) -> Iterator[Any]:
+    server.set_handler(lambda request: Reply(200, RAW_PAGE % amount, headers={"Content-Type": "application/json"}))
+    return session.data.export("ent-1", account_ids=["acc-1"], concurrency=2)
+
+
+@pytest.mark.parametrize("amount", [b"NaN", b"Infinity", b"-Infinity"])
+def test_write_jsonl_refuses_non_finite_numbers_naming_the_record(server: MTLSServer, session: LeanSession,
+                                                                  tmp_path: Any, amount: bytes) -> None:
+    path = tmp_path / "out.jsonl"
+    with open(path, "w", encoding="utf-8") as out, pytest.raises(InvalidRequestError) as caught:
+        write_jsonl(_export(server, session, amount), out)
+    message = str(caught.value)
+    assert "record 3" in message and "'acc-1'" in message and "'transactions'" in message
+    assert "NaN or Infinity" in message
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["item"]["transaction_id"] for line in lines] == ["t1", "t2"]  # whole lines only
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "ascii", "cp1252"])
+def test_write_jsonl_escapes_what_the_file_cannot_encode(server: MTLSServer, session: LeanSession,
+                                                         tmp_path: Any, encoding: str) -> None:
+    path = tmp_path / "out.jsonl"
+    with open(path, "w", encoding=encoding) as out:
+        assert write_jsonl(_export(server, session, b"12.5"), out) == 3
+    raw = path.read_bytes()
+    raw.decode(encoding)  # the file is valid in its own encoding
+    items = [json.loads(line)["item"] for line in raw.decode(encoding).splitlines()]
+    assert [item.get("description") for item in items] == ["café", "half \ud800 pair", None]  # the same strings
+    if encoding == "utf-8":
+        assert "café".encode() in raw  # UTF-8 text stays readable where it can be written as is
+
+
+@pytest.mark.parametrize("value", [Decimal("1.10"), datetime(2025, 1, 1, tzinfo=timezone.utc), b"x", {1}])
+def test_write_jsonl_names_the_type_json_cannot_hold(value: Any) -> None:
+    out = io.StringIO()
+    records = [ExportRecord("ent-1", "acc-1", "transactions", {"n": 1}),
+               ExportRecord("ent-1", "acc-2", "balances", {"v": value})]
+    with pytest.raises(InvalidRequestError) as caught:
+        write_jsonl(records, out)
+    message = str(caught.value)
+    assert "record 2" in message and "'acc-2'" in message and "'balances'" in message
+    assert type(value).__name__ in message
+    assert out.getvalue().count("\n") == 1

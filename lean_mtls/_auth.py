@@ -27,7 +27,7 @@ from requests.auth import AuthBase
 
 from ._environments import Origin, has_userinfo
 from ._fork import reset_in_child
-from ._secrets import Secret, scrub, values_in_request
+from ._secrets import MIN_CREDENTIAL_LENGTH, Secret, form_body, scrub, values_in_request
 from ._settings import from_env_hint
 from .errors import ConfigurationError, InvalidResponseError, LeanAPIError, LeanTimeout
 
@@ -89,6 +89,11 @@ def check_header_secret(value: object, name: str, hint: str, *, header: bool = T
         raise ConfigurationError(
             f"{name} contains {problem}: credentials are printable ASCII. Copy it again from the "
             f"portal as plain text ({hint})."
+        )
+    if len(value) < MIN_CREDENTIAL_LENGTH:
+        raise ConfigurationError(
+            f"{name} is {len(value)} characters long, shorter than any real credential "
+            f"(at least {MIN_CREDENTIAL_LENGTH}): is it a placeholder or a truncated paste? ({hint})."
         )
     return Secret(value)
 
@@ -377,18 +382,19 @@ class ClientCredentialsAuth(_OriginBoundAuth):
 
     def _fetch(self) -> tuple[Secret, float]:
         session = self._token_session or self._default_session()
-        form = {
+        # Pre-encoded and redacted: every frame from here to the socket holds b'<redacted>'.
+        form = form_body({
             "client_id": self._client_id,
             "client_secret": self._client_secret,
             "grant_type": "client_credentials",
             "scope": self.scope,
-        }
+        })
         started = self._clock()
         self.fetch_count += 1
         response = session.post(
             self.token_url,
             data=form,
-            headers={"Accept": "application/json"},
+            headers={"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"},
             auth=_no_auth,
             timeout=getattr(session, "timeout", TOKEN_TIMEOUT),
             allow_redirects=False,  # the body holds client_secret: it goes to token_url or nowhere
@@ -414,8 +420,22 @@ class ClientCredentialsAuth(_OriginBoundAuth):
                             response=response, code="token-redirect")
 
     def _default_session(self) -> requests.Session:
+        """The session this auth owns for token requests on plain ``requests``.
+
+        Its TLS is built like :class:`~lean_mtls.LeanSession`'s, by the one
+        context builder (:func:`lean_mtls._tls.build_ssl_context`): certifi's
+        bundle fixed, ``SSLKEYLOGFILE`` ignored (the request carries the client
+        secret), no environment proxy or CA (``trust_env`` off), and the SDK's
+        connections (no ``http.client`` debug printing)."""
+        from ._adapter import LeanAdapter
+        from ._credentials import default_ca_bundle
+        from ._exceptions import TLSDescription
+        from ._tls import build_ssl_context
+
         session = requests.Session()
         session.trust_env = False
+        description = TLSDescription(ca_source=default_ca_bundle().source, client_subject=None, is_lean=False)
+        session.mount("https://", LeanAdapter(build_ssl_context(None, None), description))
         self._token_session = session
         return session
 
@@ -491,6 +511,9 @@ def _parse_token_response(response: requests.Response, token_url: str) -> tuple[
         raise _token_error(token_url, response, f"access_token is {what}")
     if not token:
         raise _token_error(token_url, response, "access_token is empty")
+    if len(token) < MIN_CREDENTIAL_LENGTH:
+        raise _token_error(token_url, response,
+                           f"access_token is {len(token)} characters (under {MIN_CREDENTIAL_LENGTH})")
     if len(token) > MAX_TOKEN_LENGTH:
         raise _token_error(token_url, response, f"access_token is {len(token)} characters (over {MAX_TOKEN_LENGTH})")
     problem = _first_bad_character(token, space_ok=False)

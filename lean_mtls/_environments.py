@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import enum
 from typing import Literal, NamedTuple, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .errors import ConfigurationError
 
@@ -102,10 +102,14 @@ TOKEN_PATH = "/oauth2/token"
 
 
 def normalize_host(host: str) -> str:
-    """The one spelling of a host name the SDK compares: lower case, no
+    """The one spelling of a host name the SDK compares: percent-decoded, lower case, no
     trailing dot (``api.leantech.me.`` is the same DNS name), IDNA A-label
     (UTS #46 mapping, as requests applies before connecting, so
     ``api。leantech。me`` is ``api.leantech.me`` too)."""
+    if "%" in host:
+        # urllib3's parse_url decodes %XX in a host (api%2eleantech%2eme -> api.leantech.me)
+        # before connecting: every decision by host sees the decoded name too.
+        host = unquote(host)
     host = host.strip().lower()
     if not host.isascii():
         import idna  # requests' own dependency, used the same way in requests.models
@@ -226,6 +230,11 @@ def normalize_base_url(base_url: str) -> str:
         )
     # Quote only scheme and host: a query string may hold a token.
     shown = f"{parts.scheme}://{parts.netloc}" if parts.scheme else repr(base_url.split("?", 1)[0][:80])
+    if "%" in parts.netloc:
+        raise ConfigurationError(
+            f"The host of base_url / auth_url is percent-encoded ({parts.netloc!r}): spell the host name "
+            "plainly (api%2eleantech%2eme is api.leantech.me), so that every check by host sees the host you mean."
+        )
     if parts.scheme.lower() != "https" or not parts.hostname:
         raise ConfigurationError(
             f"base_url must be an https:// URL with a host, got {shown}: Lean's API is only served over mutual TLS."

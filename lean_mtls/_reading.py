@@ -109,7 +109,8 @@ class LeanHTTPResponse(http.client.HTTPResponse):
         self._lean_sock = sock
         self._lean_raw = _DeadlineReader(sock, deadline)
         reader = io.BufferedReader(self._lean_raw)
-        super().__init__(_SocketView(reader), debuglevel, method, url)  # type: ignore[arg-type]
+        # debuglevel 0 whatever the connection says: response headers (Set-Cookie) are not printed.
+        super().__init__(_SocketView(reader), 0, method, url)  # type: ignore[arg-type]
 
     def _read_status(self) -> tuple[str, int, str]:
         while True:
@@ -212,7 +213,17 @@ def install(conn: Any) -> Any:
     """Make ``conn`` (an ``http.client.HTTPConnection``) read answers with :class:`LeanHTTPResponse`."""
     if isinstance(conn, http.client.HTTPConnection):
         conn.response_class = LeanHTTPResponse
+        # http.client prints every header and body it sends when debuglevel > 0 (the
+        # "debug requests" recipe sets HTTPConnection.debuglevel = 1 on the class), with
+        # print(), past every log filter: the app token, the Bearer token, the token form.
+        # The SDK's connections never print; its DEBUG logging is the scrubbed channel.
+        conn.debuglevel = 0
+        conn.set_debuglevel = _no_debuglevel  # type: ignore[method-assign]
     return conn
+
+
+def _no_debuglevel(level: int) -> None:
+    """``HTTPConnection.set_debuglevel`` on the SDK's connections: ignored (see :func:`install`)."""
 
 
 class LeanResponse(requests.Response):

@@ -60,8 +60,16 @@ SENSITIVE_FIELDS: frozenset[str] = frozenset(
 )
 
 #: Shorter values are not scrubbed from free text: replacing "abc" everywhere would
-#: mangle ordinary messages.  Credentials this short are refused where they are taken.
+#: mangle ordinary messages.  Credentials shorter than :data:`MIN_CREDENTIAL_LENGTH`
+#: (which is longer) are refused where they are taken, so every credential is scrubbed.
 MIN_SCRUB_LENGTH = 6
+#: The shortest app token, client id, client secret or access token accepted
+#: (``ConfigurationError`` at construction; ``InvalidResponseError`` for a token
+#: answer).  Lean's Application ID (= app token) is a UUID (36 characters) and its
+#: secrets and tokens are longer still: a shorter value is a placeholder or a
+#: truncated paste, and it could not be scrubbed from text safely.
+MIN_CREDENTIAL_LENGTH = 8
+assert MIN_CREDENTIAL_LENGTH >= MIN_SCRUB_LENGTH  # noqa: S101
 #: Longer values (certificates, whole keys) are not registered: the PEM rules cover key material.
 _MAX_REGISTERED_LENGTH = 4096
 
@@ -168,9 +176,9 @@ class SecretBytes(bytes):
     the PEM rules cover those.
     """
 
-    def __new__(cls, value: bytes) -> SecretBytes:
+    def __new__(cls, value: bytes, *, register: bool = True) -> SecretBytes:
         self = super().__new__(cls, value)
-        if len(value) <= 256:
+        if register and len(value) <= 256:
             try:
                 text = value.decode("utf-8")
             except UnicodeDecodeError:
@@ -192,6 +200,56 @@ class SecretBytes(bytes):
 
     def __deepcopy__(self, memo: object) -> SecretBytes:
         return self
+
+
+def form_body(fields: Mapping[str, str]) -> SecretBytes:
+    """``fields`` form-encoded (``application/x-www-form-urlencoded``) as a
+    :class:`SecretBytes`: a request body that carries credentials (the OAuth
+    token request's ``client_secret``) shows ``b'<redacted>'`` in frame locals,
+    ``repr``/``vars`` of the request, pickles and ``http.client``'s debug
+    output, at every layer that passes it on (requests, urllib3, http.client
+    keep the object as given).  The field values are registered already."""
+    from urllib.parse import urlencode
+
+    return SecretBytes(urlencode(dict(fields)).encode("ascii"), register=False)
+
+
+def sanitize_response(response: Any) -> None:
+    """Make a response an error carries safe to show, pickle or send to a crash reporter.
+
+    Decision (one place, called by :class:`~lean_mtls.errors.LeanError` for every
+    error given a ``response``): the object stays attached (callers read its
+    status, headers and ``json()``), but
+
+    * its request's body, when it carries a sensitive form field, becomes a
+      :class:`Secret` / :class:`SecretBytes` (``repr``/pickle ``'<redacted>'``);
+      sensitive request headers are held as :class:`Secret` the same way;
+    * its already-read content is scrubbed of every spelling of the credentials
+      the request carried and of every live secret (a gateway echoing the form).
+
+    A streamed body not read yet is left alone (reading it would consume it).
+    """
+    request = getattr(response, "request", None)
+    also: list[str] = []
+    if request is not None:
+        headers = getattr(request, "headers", None)
+        body = getattr(request, "body", None)
+        also = values_in_request(headers, body)
+        if headers is not None:
+            for name in list(headers.keys()):
+                value = headers[name]
+                if is_sensitive_header(name) and isinstance(value, str) and not isinstance(value, Secret):
+                    headers[name] = Secret(value, register=False)
+        if also and isinstance(body, bytes) and not isinstance(body, SecretBytes):
+            request.body = SecretBytes(body, register=False)
+        elif also and isinstance(body, str) and not isinstance(body, Secret):
+            request.body = Secret(body, register=False)
+    content = getattr(response, "_content", None)
+    if isinstance(content, bytes) and content:
+        text = content.decode("latin-1")  # byte-exact round trip; secrets are ASCII
+        clean = scrub(text, also=also)
+        if clean != text:
+            response._content = clean.encode("latin-1", "replace")
 
 
 def remember(value: str) -> None:

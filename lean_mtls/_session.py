@@ -146,10 +146,11 @@ def _check_verify(verify: object, environment: Environment, urls: tuple[str | No
         return True
     if verify is not False:
         raise ConfigurationError("verify= takes True or False; pass the CA bundle as ca=.")
-    production = {Origin.of(h.api) for (_, env, _), h in HOSTS.items() if env is Environment.PRODUCTION} | {
-        Origin.of(h.auth) for (_, env, _), h in HOSTS.items() if env is Environment.PRODUCTION and h.auth
+    # By host alone: a production host name on any port (a gateway on :8443) is production.
+    production = {Origin.of(h.api).host for (_, env, _), h in HOSTS.items() if env is Environment.PRODUCTION} | {
+        Origin.of(h.auth).host for (_, env, _), h in HOSTS.items() if env is Environment.PRODUCTION and h.auth
     }
-    if environment is not Environment.SANDBOX or any(url and Origin.of(url) in production for url in urls):
+    if environment is not Environment.SANDBOX or any(url and Origin.of(url).host in production for url in urls):
         raise ConfigurationError(
             "verify=False is refused outside the sandbox: production traffic must authenticate Lean's server."
         )

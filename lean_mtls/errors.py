@@ -96,6 +96,10 @@ class LeanError(Exception):
         # requests' exceptions take request=/response= keywords; pass them on
         # when a subclass also derives from one of them.
         super().__init__(message, **kwargs)
+        if kwargs.get("response") is not None:
+            from ._secrets import sanitize_response
+
+            sanitize_response(kwargs["response"])
         self.message = message
         if code is not None:
             self.code = code

@@ -114,7 +114,7 @@ class FakeOAuthLean:
             time.sleep(self.token_delay)
             with self.lock:
                 self.token_forms.append(form)
-                token = f"jwt-{len(self.issued) + 1}"
+                token = f"jwt-token-{len(self.issued) + 1}"
                 self.issued.append(token)
             return Reply(200, {"access_token": token, "token_type": "Bearer", "scope": form.get("scope"),
                                "expires_in": self.expires_in})
@@ -144,13 +144,13 @@ def oauth_session(server: MTLSServer, files: ClientFiles, **kwargs: object) -> L
 def test_oauth_over_mtls_sends_bearer_only(server: MTLSServer, client_files: ClientFiles,
                                            fake: FakeOAuthLean) -> None:
     with oauth_session(server, client_files) as session:
-        assert session.request_json("GET", "/banks/v1/") == {"token": "jwt-1"}
+        assert session.request_json("GET", "/banks/v1/") == {"token": "jwt-token-1"}
     token_request, api_request = server.requests[-2:]
     assert token_request.path == "/oauth2/token"
     assert fake.token_forms[0] == {"client_id": APP_TOKEN, "client_secret": CLIENT_SECRET,
                                    "grant_type": "client_credentials", "scope": "api"}
     assert token_request.client_subject_cn == "app-1234"  # the auth host sees the certificate too
-    assert api_request.headers["authorization"] == "Bearer jwt-1"
+    assert api_request.headers["authorization"] == "Bearer jwt-token-1"
     assert "lean-app-token" not in api_request.headers
     assert api_request.client_subject_cn == "app-1234"
 
@@ -159,9 +159,10 @@ def test_oauth_without_a_client_certificate(server_ca: trustme.CA, client_files:
     handler = FakeOAuthLean()
     context = server_context(server_ca, None)  # plain TLS: no client certificate asked
     with MTLSServer(context, handler) as plain, LeanSession(
-        client_id="app-id", client_secret=CLIENT_SECRET, ca=client_files.ca, base_url=plain.url, auth_url=plain.url,
+        client_id="app-id-123456", client_secret=CLIENT_SECRET, ca=client_files.ca, base_url=plain.url,
+        auth_url=plain.url,
     ) as session:
-        assert session.request_json("GET", "/banks/v1/") == {"token": "jwt-1"}
+        assert session.request_json("GET", "/banks/v1/") == {"token": "jwt-token-1"}
     assert handler.token_forms[0]["client_id"] == "app-id"
     assert plain.requests[-1].client_cert is None
 
@@ -187,7 +188,7 @@ def test_token_is_cached_and_refreshed_60s_before_expiry(server: MTLSServer, cli
         session.get("/b")
         assert auth.fetch_count == 1
         now[0] += 2  # now within 60 s of expiry
-        assert session.request_json("GET", "/c") == {"token": "jwt-2"}
+        assert session.request_json("GET", "/c") == {"token": "jwt-token-2"}
         assert auth.fetch_count == 2
 
 
@@ -210,7 +211,7 @@ def test_one_fetch_for_16_threads_asking_at_once(server: MTLSServer, client_file
             thread.start()
         for thread in threads:
             thread.join(10)
-    assert results == [{"token": "jwt-1"}] * 16
+    assert results == [{"token": "jwt-token-1"}] * 16
     assert len(fake.issued) == 1
 
 
@@ -218,9 +219,9 @@ def test_401_refetches_once_and_replays(server: MTLSServer, client_files: Client
                                         fake: FakeOAuthLean) -> None:
     with oauth_session(server, client_files) as session:
         session.get("/warm-up")
-        fake.rejected_tokens.add("jwt-1")  # Lean revoked it early
+        fake.rejected_tokens.add("jwt-token-1")  # Lean revoked it early
         response = session.post("/customers/v1/", json={"app_user_id": "u"})
-        assert response.status_code == 200 and response.json() == {"token": "jwt-2"}
+        assert response.status_code == 200 and response.json() == {"token": "jwt-token-2"}
         assert [r.status_code for r in response.history] == [401]
         assert server.requests[-1].json() == {"app_user_id": "u"}  # the body was replayed
 
@@ -291,7 +292,7 @@ def test_auth_objects_work_on_plain_requests(server: MTLSServer, fake: FakeOAuth
 
     oauth = ClientCredentialsAuth(APP_TOKEN, CLIENT_SECRET, token_url=server.url + "/oauth2/token",
                                   origins=[server.url], token_session=plain_requests_session)
-    assert plain_requests_session.get(server.url + "/x", auth=oauth).json() == {"token": "jwt-1"}
+    assert plain_requests_session.get(server.url + "/x", auth=oauth).json() == {"token": "jwt-token-1"}
     assert "SECRET" not in repr(oauth) and "SECRET" not in repr(app_auth)
 
 
@@ -305,7 +306,7 @@ def test_auth_objects_leave_other_origins_alone() -> None:
 
 def test_server_requiring_cert_rejects_oauth_session_without_one(server: MTLSServer, client_files: ClientFiles,
                                                                  fake: FakeOAuthLean) -> None:
-    with LeanSession(client_id="x", client_secret=CLIENT_SECRET, ca=client_files.ca, base_url=server.url,
+    with LeanSession(client_id="app-id-123456", client_secret=CLIENT_SECRET, ca=client_files.ca, base_url=server.url,
                      auth_url=server.url) as session, pytest.raises(Exception) as info:
         session.get("/banks/v1/")
     assert isinstance(info.value, (ssl.SSLError, requests.RequestException))

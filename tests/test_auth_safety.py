@@ -252,7 +252,7 @@ def test_verify_false_is_refused_for_every_spelling_of_production(base_url: str)
 
 def test_verify_false_refused_for_a_production_auth_host_spelling() -> None:
     with pytest.raises(ConfigurationError, match="verify=False is refused"):
-        LeanSession(client_id="app", client_secret=CLIENT_SECRET, base_url="https://localhost:1",
+        LeanSession(client_id="app-id-123456", client_secret=CLIENT_SECRET, base_url="https://localhost:1",
                     auth_url="https://AUTH.leantech.me.", verify=False)
 
 
@@ -706,7 +706,7 @@ def test_a_malformed_ordinary_header_is_still_named(client_files: ClientFiles) -
 @pytest.mark.parametrize("userinfo", ["x@", "user:pw@"])
 def test_auth_url_with_userinfo_is_refused(userinfo: str) -> None:
     with pytest.raises(ConfigurationError, match="userinfo") as info:
-        LeanSession(client_id="app-id", client_secret=CLIENT_SECRET, base_url="https://localhost:1",
+        LeanSession(client_id="app-id-123456", client_secret=CLIENT_SECRET, base_url="https://localhost:1",
                     auth_url=f"https://{userinfo}localhost:2")
     assert "pw" not in str(info.value)
 

@@ -163,7 +163,7 @@ def test_oauth_without_a_client_certificate(server_ca: trustme.CA, client_files:
         auth_url=plain.url,
     ) as session:
         assert session.request_json("GET", "/banks/v1/") == {"token": "jwt-token-1"}
-    assert handler.token_forms[0]["client_id"] == "app-id"
+    assert handler.token_forms[0]["client_id"] == "app-id-123456"
     assert plain.requests[-1].client_cert is None
 
 

@@ -603,7 +603,7 @@ def test_oauth(lean: FakeLean) -> None:
         lean.revoke_tokens()  # the SDK gets a 401, fetches a new token and replays once
         assert oauth.banks.list()
         assert sum(r.path == "/oauth2/token" for r in lean.requests) == token_calls + 2
-    with lean.session(auth="oauth", client_secret="wrong", retries=0) as bad, \
+    with lean.session(auth="oauth", client_secret="wrong-client-secret", retries=0) as bad, \
             pytest.raises(AuthenticationError) as info:
         bad.banks.list()
     assert info.value.status_code == 401 and info.value.body["error"] == "invalid_client"  # type: ignore[index]

@@ -128,7 +128,7 @@ def _token_answers(mock: responses.RequestsMock) -> list[dict[str, str]]:
     forms: list[dict[str, str]] = []
 
     def answer(request: Any) -> tuple[int, dict[str, str], str]:
-        form = {k: v[0] for k, v in parse_qs(request.body).items()}
+        form = {k: v[0] for k, v in parse_qs(bytes(request.body).decode()).items()}
         forms.append(form)
         token = f"jwt-{form['scope']}-{len(forms)}-long-enough"
         return 200, {}, json.dumps({"access_token": token, "token_type": "Bearer", "expires_in": 3600,

@@ -52,6 +52,7 @@ import contextvars
 import os
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, Protocol, TypeVar, Union
@@ -124,7 +125,8 @@ class ConcurrencyBudget:
         self._sleep = sleep
         self._cond = threading.Condition()
         self._limit = float(self.ceiling)
-        self._in_flight = 0
+        self._admitted = 0  # tickets out: requests holding a slot or waiting for one of the session's
+        self._in_flight = 0  # requests actually sent (holding a session slot)
         self._epoch = 0  # bumped by each decrease; a ticket remembers the epoch it was sent in
         self._successes = 0
         self._last_refusal: float | None = None
@@ -140,6 +142,7 @@ class ConcurrencyBudget:
         """In a forked child: a fresh condition (a parent thread may have held it), and
         none of the parent's requests counted as in flight (their threads are not here)."""
         self._cond = threading.Condition()
+        self._admitted = 0
         self._in_flight = 0
         self._pausing = False
 
@@ -154,12 +157,18 @@ class ConcurrencyBudget:
 
     @property
     def in_flight(self) -> int:
+        """Requests sent and not answered yet (a request waiting for one of the
+        session's pool slots is not counted: it is not on the wire)."""
         return self._in_flight
 
     # ------------------------------------------------------------------ taking and giving back
 
-    def acquire(self, cancelled: threading.Event) -> int | None:
-        """Wait for room; returns a ticket (pass it back), ``None`` when ``cancelled``."""
+    def acquire(self, cancelled: threading.Event, *, sending: bool = True) -> int | None:
+        """Wait for room; returns a ticket (pass it back), ``None`` when ``cancelled``.
+
+        ``sending=False``: the request still has to wait for a pool slot of the
+        session; call :meth:`started` once it has one (only then it counts in
+        :attr:`in_flight`)."""
         with self._cond:
             while True:
                 if cancelled.is_set():
@@ -171,11 +180,21 @@ class ConcurrencyBudget:
                     else:
                         self._pause(wait, cancelled)
                     continue
-                if self._in_flight < self.limit:
-                    self._in_flight += 1
-                    self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+                if self._admitted < self.limit:
+                    self._admitted += 1
+                    if sending:
+                        self._count_sent()
                     return self._epoch
                 self._cond.wait()
+
+    def started(self) -> None:
+        """The request holding a ticket got its pool slot and is being sent."""
+        with self._cond:
+            self._count_sent()
+
+    def _count_sent(self) -> None:
+        self._in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
 
     def _pause(self, seconds: float, cancelled: threading.Event) -> None:
         # One thread sleeps out the pause; the others wait for it to wake them.
@@ -194,6 +213,7 @@ class ConcurrencyBudget:
     def succeeded(self, ticket: int) -> None:
         """The request answered (anything but 429): give its place back, maybe widen."""
         with self._cond:
+            self._admitted -= 1
             self._in_flight -= 1
             self._successes += 1
             quiet = self._last_refusal is None or self._clock() - self._last_refusal >= self.probe_interval
@@ -202,10 +222,12 @@ class ConcurrencyBudget:
                 self._successes = 0
             self._cond.notify_all()
 
-    def unused(self, ticket: int) -> None:
-        """Nothing was sent with this ticket."""
+    def unused(self, ticket: int, started: bool = True) -> None:
+        """Nothing was sent with this ticket (``started=False``: it was taken with
+        ``sending=False`` and never :meth:`started`)."""
         with self._cond:
-            self._in_flight -= 1
+            self._admitted -= 1
+            self._in_flight -= started
             self._cond.notify_all()
 
     def refused(self, ticket: int, retry_after: float | None, refusals_of_page: int) -> bool:
@@ -213,6 +235,7 @@ class ConcurrencyBudget:
         with self._cond:
             self.refusals += 1
             others = self._in_flight - 1
+            self._admitted -= 1
             self._in_flight -= 1
             if ticket == self._epoch:  # the first refusal of this episode: halve what was in flight
                 self._limit = max(1.0, min(self._limit, float(max(others, 1))) / 2)
@@ -236,6 +259,72 @@ class ConcurrencyBudget:
         """Wake waiting threads so they see a cancellation."""
         with self._cond:
             self._cond.notify_all()
+
+
+class SessionSlots:
+    """The session's ``pool_size``, shared by every walk on it: a page request
+    takes a slot before it is sent and gives it back when answered.
+
+    Each walk's window is capped at ``pool_size``, but several walks on one
+    session (threads, a shared :class:`ConcurrencyBudget`, an export) could
+    together ask for more connections than the pool holds and meet
+    ``pool_timeout`` (:class:`~lean_mtls.errors.LeanPoolTimeout`).  With the
+    slots they queue here instead, without a deadline (each slot is held for
+    one request, itself bounded by the session's timeout), and a cancelled
+    walk stops waiting at once.  Requests made outside the walkers do not
+    take slots: they meet ``pool_timeout`` as before.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._cond = threading.Condition()
+        self._used = 0
+        reset_in_child(self)
+
+    def reset_after_fork(self) -> None:
+        self._cond = threading.Condition()
+        self._used = 0
+
+    @property
+    def used(self) -> int:
+        return self._used
+
+    def acquire(self, cancelled: threading.Event) -> bool:
+        """Wait for a slot; False when ``cancelled`` (no slot taken)."""
+        with self._cond:
+            while not cancelled.is_set():
+                if self._used < self.size:
+                    self._used += 1
+                    return True
+                self._cond.wait()
+            return False
+
+    def release(self) -> None:
+        with self._cond:
+            self._used -= 1
+            self._cond.notify_all()  # waiters of cancelled walks leave; the others re-check
+
+    def wake(self) -> None:
+        """Wake waiting threads so they see a cancellation."""
+        with self._cond:
+            self._cond.notify_all()
+
+
+_session_slots: weakref.WeakKeyDictionary[Any, SessionSlots] = weakref.WeakKeyDictionary()
+_session_slots_lock = threading.Lock()
+
+
+def session_slots(session: Any) -> SessionSlots | None:
+    """The page slots of ``session`` (one per session, sized by its ``pool_size``);
+    ``None`` for a client without a pool size."""
+    size = getattr(session, "pool_size", None)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        return None
+    with _session_slots_lock:
+        slots = _session_slots.get(session)
+        if slots is None or slots.size != size:
+            slots = _session_slots[session] = SessionSlots(size)
+        return slots
 
 
 #: What ``concurrency=`` accepts: pages in flight at once, or a budget shared between walks.
@@ -310,9 +399,11 @@ class OrderedPages(Generic[S]):
     """Fetches the pages of ``sources`` (one list after the other) up to
     ``window`` at a time and hands them out in order.  Use :func:`ordered_pages`."""
 
-    def __init__(self, sources: Iterator[S], budget: ConcurrencyBudget, window: int) -> None:
+    def __init__(self, sources: Iterator[S], budget: ConcurrencyBudget, window: int,
+                 slots: SessionSlots | None = None) -> None:
         self._sources = sources
         self._budget = budget
+        self._slots = slots
         self._window = max(1, window)
         mutex = threading.Lock()
         self._lock = threading.Condition(mutex)  # the caller waits on it for its page
@@ -402,10 +493,25 @@ class OrderedPages(Generic[S]):
                     self._holding = True
                     return True
                 job.state = _RUNNING
-            ticket = self._budget.acquire(self._cancelled)
+            ticket = self._take()
             if ticket is None:
                 return None
             self._fetch(job, context, ticket)
+
+    def _take(self) -> int | None:
+        """A budget ticket, then a session slot; ``None`` when cancelled meanwhile."""
+        ticket = self._budget.acquire(self._cancelled, sending=False)
+        if ticket is None:
+            return None
+        if self._slots is not None and not self._slots.acquire(self._cancelled):
+            self._budget.unused(ticket, started=False)
+            return None
+        self._budget.started()
+        return ticket
+
+    def _give_back(self) -> None:
+        if self._slots is not None:
+            self._slots.release()
 
     def close(self) -> None:
         """Cancel what is not sent, wait for what is on the wire, end the workers."""
@@ -418,6 +524,8 @@ class OrderedPages(Generic[S]):
             self._idle.notify_all()
             workers = list(self._workers)
         self._budget.wake()
+        if self._slots is not None:
+            self._slots.wake()
         current = threading.current_thread()
         for worker in workers:
             if worker is not current:
@@ -477,7 +585,7 @@ class OrderedPages(Generic[S]):
                     self._idle.wait()
                 if self._cancelled.is_set():
                     return
-            ticket = self._budget.acquire(self._cancelled)
+            ticket = self._take()
             if ticket is None:
                 return
             with self._lock:
@@ -485,6 +593,7 @@ class OrderedPages(Generic[S]):
                 if job is not None:
                     job.state = _RUNNING
             if job is None:
+                self._give_back()
                 self._budget.unused(ticket)
                 continue
             self._fetch(job, context, ticket)
@@ -493,7 +602,10 @@ class OrderedPages(Generic[S]):
         """Fetch and plan ``job`` (state RUNNING, ``ticket`` taken); leaves it DONE, or PENDING after a 429."""
         source = job.lst.source
         try:
-            body = context.run(source.fetch, job.number)
+            try:
+                body = context.run(source.fetch, job.number)
+            finally:
+                self._give_back()  # the pool slot, as soon as the answer is read
         except RateLimitError as error:
             job.refusals += 1
             again = self._budget.refused(ticket, error.retry_after, job.refusals)
@@ -547,10 +659,12 @@ class OrderedPages(Generic[S]):
             self._jobs = deque(job for job in self._jobs if not (job.lst is lst and job.number >= end))
 
 
-def ordered_pages(sources: Iterator[S], budget: ConcurrencyBudget, window: int) -> Iterator[tuple[S, int, Any]]:
+def ordered_pages(sources: Iterator[S], budget: ConcurrencyBudget, window: int,
+                  slots: SessionSlots | None = None) -> Iterator[tuple[S, int, Any]]:
     """``(source, page number, planned page)`` for every page of every source, in order.
 
     ``window`` bounds the pages held at once (at least 1; 1 fetches on the
-    caller's thread without any worker).
+    caller's thread without any worker).  ``slots``: the session's
+    :class:`SessionSlots`, shared with its other walks.
     """
-    return iter(OrderedPages(sources, budget, window))
+    return iter(OrderedPages(sources, budget, window, slots))

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from lean_mtls import ExportRecord, InvalidRequestError, LeanSession, WalkForkedError, write_jsonl
+from lean_mtls import ConcurrencyBudget, ExportRecord, InvalidRequestError, LeanSession, WalkForkedError, write_jsonl
 from lean_mtls.testing import MTLSServer
 from lean_mtls.testing._server import RecordedRequest, Reply
 
@@ -253,3 +253,58 @@ def test_write_jsonl_names_the_type_json_cannot_hold(value: Any) -> None:
     assert "record 2" in message and "'acc-2'" in message and "'balances'" in message
     assert type(value).__name__ in message
     assert out.getvalue().count("\n") == 1
+
+
+# ---------------------------------------------------------------------- walks sharing a session's pool
+
+
+class SlowLean:
+    """Every page takes ``delay`` seconds (longer than the client's pool_timeout); counts
+    the requests in flight at once."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.peak = 0
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        query = parse_qs(urlsplit(request.path).query)
+        number, size = int(query["page"][0]), int(query["size"][0])
+        with self.lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        threading.Event().wait(self.delay)  # the server's latency, not asserted on
+        body = page_body(number, size)
+        with self.lock:
+            self.in_flight -= 1
+        return Reply(200, body, headers={"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-budget", "own-budgets"])
+def test_walks_on_one_session_queue_for_its_pool_instead_of_timing_out(server: MTLSServer,
+                                                                       client_files: ClientFiles,
+                                                                       shared: bool) -> None:
+    handler = SlowLean(delay=0.3)
+    server.set_handler(handler)
+    budget = ConcurrencyBudget(8)
+    results: dict[int, Any] = {}
+    with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=client_files.ca,
+                     base_url=server.url, pool_size=2, pool_timeout=0.1, timeout=GUARD) as session:
+        def walk(n: int) -> None:
+            try:
+                concurrency: Any = budget if shared else 4
+                results[n] = len(list(session.data.iter_transactions("ent-1", f"acc-{n}", concurrency=concurrency)))
+            except Exception as error:
+                results[n] = error
+
+        threads = [threading.Thread(target=walk, args=(n,)) for n in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(GUARD * 3)
+    assert results == {0: PAGES * 100, 1: PAGES * 100, 2: PAGES * 100}
+    assert handler.peak <= 2
+    if shared:  # the budget counts requests on the wire, not those waiting for a slot
+        assert 1 <= budget.peak_in_flight <= 2 and budget.in_flight == 0
+    assert page_threads() == []

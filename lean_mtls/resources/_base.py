@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Union
 from urllib.parse import quote
 
-from .._concurrent import Concurrency
+from .._concurrent import Concurrency, session_slots
 from .._retry import IDEMPOTENCY_HEADER, idempotency_key_of
 from ..errors import InvalidRequestError
 from ._endpoints import Endpoint, PageStyle, by_key
@@ -193,7 +193,7 @@ class Resource:
         checked here, at the call, not at the first ``next()``."""
         check_walk_options(by_key(key), options)
         return iter_items(fetch, style, item_key=item_key, page_size=page_size, concurrency=concurrency,
-                          pool_size=getattr(self._client, "pool_size", None))
+                          slots=session_slots(self._client))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self._client.base_url}>"

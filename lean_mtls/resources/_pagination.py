@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Callable, TypeVar
 
-from .._concurrent import DEFAULT_CONCURRENCY, ConcurrencyBudget, as_budget, ordered_pages
+from .._concurrent import DEFAULT_CONCURRENCY, ConcurrencyBudget, SessionSlots, as_budget, ordered_pages
 from ..errors import InvalidRequestError, InvalidResponseError
 
 # The page styles are data of the endpoint list (one place for each endpoint's
@@ -149,26 +149,31 @@ def iter_items(
     first_page: int = 0,
     concurrency: int | ConcurrencyBudget = DEFAULT_CONCURRENCY,
     pool_size: int | None = None,
+    slots: SessionSlots | None = None,
 ) -> Iterator[Any]:
     """Yield the items of every page, in Lean's order, with up to
     ``concurrency`` pages in flight (see :mod:`lean_mtls._concurrent`; ``pool_size``,
-    the session's, caps it).  See the module docstring for when it stops."""
+    the session's, caps it; ``slots``, the session's, caps all its walks together).
+    See the module docstring for when it stops."""
     walk = ListWalk(fetch, style, item_key, check_page_size(page_size, style), first_page)
-    return _items(iter((walk,)), as_budget(concurrency), pool_size)
+    return _items(iter((walk,)), as_budget(concurrency), pool_size, slots)
 
 
-def _items(walks: Iterator[ListWalk], budget: ConcurrencyBudget, pool_size: int | None) -> Iterator[Any]:
-    for _walk, items in walk_pages(walks, budget, pool_size):
+def _items(walks: Iterator[ListWalk], budget: ConcurrencyBudget, pool_size: int | None,
+           slots: SessionSlots | None) -> Iterator[Any]:
+    for _walk, items in walk_pages(walks, budget, pool_size, slots):
         yield from items
 
 
-def walk_pages(walks: Iterator[W], budget: ConcurrencyBudget,
-               pool_size: int | None = None) -> Iterator[tuple[W, list[Any]]]:
+def walk_pages(walks: Iterator[W], budget: ConcurrencyBudget, pool_size: int | None = None,
+               slots: SessionSlots | None = None) -> Iterator[tuple[W, list[Any]]]:
     """``(walk, items of one page)`` for every page of every walk, in order,
     the pages fetched ahead up to the budget's concurrency (at most
-    ``pool_size``).  Lazy: no request before the first item is asked for."""
-    window = budget.ceiling if pool_size is None else min(budget.ceiling, pool_size)
-    for walk, number, planned in ordered_pages(walks, budget, window):
+    ``pool_size``, or the size of the session's ``slots``, which every walk
+    on the session shares).  Lazy: no request before the first item is asked for."""
+    cap = slots.size if slots is not None else pool_size
+    window = budget.ceiling if cap is None else min(budget.ceiling, cap)
+    for walk, number, planned in ordered_pages(walks, budget, window, slots):
         yield walk, walk.read(number, planned)
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
-from .._concurrent import DEFAULT_CONCURRENCY, Concurrency, ConcurrencyBudget, as_budget
+from .._concurrent import DEFAULT_CONCURRENCY, Concurrency, ConcurrencyBudget, as_budget, session_slots
 from .._export import ExportRecord, check_kinds
 from ..errors import InvalidResponseError
 from ._base import check_walk_options, drop_none, segment
@@ -497,7 +497,7 @@ class Data(ResultsResource):
             return _ExportWalk(fetch, endpoint.paging, endpoint.item_key, size, account_id, kind)
 
         walks = (walk(account_id, kind) for account_id in account_ids for kind in kinds)
-        for source, items in walk_pages(walks, budget, getattr(self._client, "pool_size", None)):
+        for source, items in walk_pages(walks, budget, slots=session_slots(self._client)):
             for item in items:
                 yield ExportRecord(entity_id, source.account_id, source.kind, item)
 

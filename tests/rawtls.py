@@ -81,8 +81,8 @@ class RawTLSServer:
         self._stop.set()
         with contextlib.suppress(OSError):
             self.listener.shutdown(socket.SHUT_RDWR)
+        self._thread.join(5)  # before close: no accept() may outlive the descriptor it names
         self.listener.close()
-        self._thread.join(5)
 
     def record(self, request: bytes) -> None:
         with self.lock:

@@ -68,8 +68,8 @@ class ConnectProxy:
 
     def close(self) -> None:
         self.stop.set()
+        self.thread.join(2)  # before close: no accept() may outlive the descriptor it names
         self.listener.close()
-        self.thread.join(2)
 
 
 @pytest.fixture()

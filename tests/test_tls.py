@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import ssl
@@ -267,8 +268,12 @@ def test_plain_http_port_is_reported_as_tls_failure(client_files: ClientFiles) -
             session.get("/banks/v1")
         assert "may not speak TLS" in str(info.value)
     finally:
-        listener.close()
+        # Wake and join the accept thread before the descriptor is freed (see
+        # PostHandshakeAuthServer.close in test_tls_handshakes.py).
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)
         thread.join(2)
+        listener.close()
 
 
 # ---------------------------------------------------------------------- key never on disk in plain

@@ -88,6 +88,17 @@ class PostHandshakeAuthServer:
         tls.sendall(head + body)
 
     def close(self) -> None:
+        """Stop the accept thread *before* the listening socket's descriptor is freed.
+
+        Closing the listener alone leaves the thread inside ``accept()``; when that call is
+        restarted (a signal with ``SA_RESTART``) the kernel runs it again with the same
+        descriptor *number*, which by then may name the next test's listener: this server
+        then takes that test's connection, asks for its client certificate after the
+        handshake, refuses it against the wrong CA, and the client sees UNKNOWN_CA from a
+        server the test never started.  ``shutdown`` wakes the blocked ``accept()``."""
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.thread.join(5)
         self.listener.close()
 
 
@@ -96,6 +107,7 @@ def pha_server(server_ca: trustme.CA, client_root: trustme.CA) -> Iterator[PostH
     server = PostHandshakeAuthServer(server_ca, client_root)
     yield server
     server.close()
+    assert not server.thread.is_alive(), "the accept thread outlived its server"
 
 
 def test_post_handshake_client_authentication_is_offered(

@@ -24,7 +24,7 @@ from lean_mtls._auth import AppTokenAuth, ClientCredentialsAuth
 from lean_mtls._environments import HOSTS, AuthMode
 from lean_mtls.testing import MTLSServer, RecordedRequest, Reply
 
-from .conftest import APP_TOKEN, ClientFiles, server_context
+from .conftest import APP_TOKEN, ClientFiles, incomplete_chain_is_not_the_point, server_context
 
 CLIENT_SECRET = "cs_live_9d8e7f6a5b4c-SECRET-client-secret"
 
@@ -32,6 +32,7 @@ CLIENT_SECRET = "cs_live_9d8e7f6a5b4c-SECRET-client-secret"
 # ---------------------------------------------------------------------- host table
 
 
+@incomplete_chain_is_not_the_point
 @pytest.mark.parametrize(
     ("region", "environment", "auth", "api", "token"),
     [

@@ -10,10 +10,10 @@ import pytest
 import trustme
 from cryptography.hazmat.primitives import serialization
 
-from lean_mtls import CertificateError, ConfigurationError
+from lean_mtls import CertificateError, CertificateWarning, ConfigurationError
 from lean_mtls._credentials import load_ca_bundle, load_client_identity
 
-from .conftest import KEY_PASSWORD
+from .conftest import KEY_PASSWORD, incomplete_chain_is_not_the_point
 from .pki import certificate, issue, key_bytes, pkcs12_bytes, write
 
 PASSWORD = KEY_PASSWORD.encode()
@@ -28,6 +28,7 @@ def rsa_leaf(client_intermediate: trustme.CA) -> trustme.LeafCert:
     return issue(client_intermediate, "rsa-app", key_type=trustme.KeyType.RSA)
 
 
+@incomplete_chain_is_not_the_point
 @pytest.mark.parametrize(
     ("form", "password"),
     [
@@ -53,6 +54,7 @@ def test_key_forms_load_and_match(tmp_path: Path, client_intermediate: trustme.C
     assert f"CN={key_type}-app" in subject_cn(identity)
 
 
+@incomplete_chain_is_not_the_point
 def test_password_may_be_a_callable(tmp_path: Path, client_leaf: trustme.LeafCert) -> None:
     key = write(tmp_path / "key.pem", key_bytes(client_leaf, "pkcs8-encrypted", PASSWORD))
     cert = write(tmp_path / "cert.crt", client_leaf.cert_chain_pems[0].bytes())
@@ -66,11 +68,13 @@ def test_password_may_be_a_callable(tmp_path: Path, client_leaf: trustme.LeafCer
     assert calls == [1]
 
 
+@incomplete_chain_is_not_the_point
 def test_password_for_an_unencrypted_key_is_ignored(client_files) -> None:  # type: ignore[no-untyped-def]
     identity = load_client_identity(client_files.cert, client_files.key, "unused")
     assert "CN=app-1234" in subject_cn(identity)
 
 
+@incomplete_chain_is_not_the_point
 def test_pem_bytes_and_pem_text_are_accepted(client_leaf: trustme.LeafCert) -> None:
     identity = load_client_identity(client_leaf.cert_chain_pems[0].bytes(), client_leaf.private_key_pem.bytes())
     assert identity.source == "<certificate bytes>"
@@ -79,12 +83,14 @@ def test_pem_bytes_and_pem_text_are_accepted(client_leaf: trustme.LeafCert) -> N
     assert text.info == identity.info
 
 
+@incomplete_chain_is_not_the_point
 def test_der_certificate(tmp_path: Path, client_leaf: trustme.LeafCert) -> None:
     der = certificate(client_leaf.cert_chain_pems[0]).public_bytes(serialization.Encoding.DER)
     identity = load_client_identity(write(tmp_path / "c.der", der), client_leaf.private_key_pem.bytes())
     assert "CN=app-1234" in subject_cn(identity)
 
 
+@incomplete_chain_is_not_the_point
 def test_combined_cert_and_key_file(tmp_path: Path, client_leaf: trustme.LeafCert) -> None:
     combined = write(tmp_path / "combined.pem",
                      client_leaf.private_key_pem.bytes() + client_leaf.cert_chain_pems[0].bytes())
@@ -154,8 +160,10 @@ def test_chain_split_between_cert_file_and_ca_bundle(tmp_path: Path) -> None:
 
 def test_missing_issuer_is_logged_by_subject(caplog, client_files, client_intermediate) -> None:  # type: ignore[no-untyped-def]
     caplog.set_level(logging.WARNING, "lean_mtls")
-    identity = load_client_identity(client_files.cert, client_files.key)  # no CA bundle to complete from
     issuer = certificate(client_intermediate.cert_pem).subject.rfc4514_string()
+    with pytest.warns(CertificateWarning, match="The chain sent is incomplete") as warned:
+        identity = load_client_identity(client_files.cert, client_files.key)  # no CA bundle to complete from
+    assert issuer in str(warned[0].message)
     assert identity.missing_issuer == issuer
     assert len(identity.chain) == 1
     assert any(issuer in r.getMessage() for r in caplog.records)
@@ -200,6 +208,7 @@ def test_not_yet_valid_certificate(client_intermediate: trustme.CA) -> None:
         load_client_identity(leaf.cert_chain_pems[0].bytes(), leaf.private_key_pem.bytes())
 
 
+@incomplete_chain_is_not_the_point
 def test_certificate_expiring_soon_warns_with_date(caplog, client_intermediate: trustme.CA) -> None:  # type: ignore[no-untyped-def]
     caplog.set_level(logging.WARNING, "lean_mtls")
     leaf = issue(client_intermediate, "soon", days_valid=10.5)
@@ -289,6 +298,7 @@ def test_errors_never_contain_pem_content(tmp_path: Path, client_leaf, client_in
 # ---------------------------------------------------------------------- PEM as it arrives in the wild
 
 
+@incomplete_chain_is_not_the_point
 def test_pem_with_trailing_blanks_and_crlf(client_leaf: trustme.LeafCert) -> None:
     def mangle(pem: bytes) -> bytes:
         return b"".join(line + b"   \r\n" for line in pem.splitlines())
@@ -298,6 +308,7 @@ def test_pem_with_trailing_blanks_and_crlf(client_leaf: trustme.LeafCert) -> Non
     assert "CN=app-1234" in subject_cn(identity)
 
 
+@incomplete_chain_is_not_the_point
 @pytest.mark.parametrize("how", ["literal-backslash-n", "spaces"])
 def test_pem_from_a_ci_variable_with_broken_newlines(client_leaf: trustme.LeafCert, how: str) -> None:
     def flatten(pem: bytes) -> bytes:
@@ -336,6 +347,7 @@ def test_failing_password_callable_is_a_certificate_error(tmp_path: Path, client
         load_client_identity(client_leaf.cert_chain_pems[0].bytes(), key, vault_down)
 
 
+@incomplete_chain_is_not_the_point
 def test_pkcs12_with_a_separate_key_still_uses_the_password(tmp_path: Path, client_leaf: trustme.LeafCert) -> None:
     p12 = write(tmp_path / "app.p12", pkcs12_bytes(client_leaf, [], PASSWORD))
     identity = load_client_identity(p12, client_leaf.private_key_pem.bytes(), KEY_PASSWORD)

@@ -14,7 +14,7 @@ import trustme
 from lean_mtls import CertificateError, ConfigurationError, LeanSession, LeanTLSError
 from lean_mtls.testing import MTLSServer, Reply
 
-from .conftest import APP_TOKEN, ClientFiles, server_context
+from .conftest import APP_TOKEN, ClientFiles, incomplete_chain_is_not_the_point, server_context
 from .pki import issue
 
 
@@ -142,6 +142,7 @@ def other_mtls(server_ca: trustme.CA) -> Iterator[tuple[MTLSServer, trustme.CA]]
         yield other, other_client_ca
 
 
+@incomplete_chain_is_not_the_point
 def test_mount_certificate_for_another_mtls_api(server: MTLSServer, client_files: ClientFiles,
                                                 other_mtls: tuple[MTLSServer, trustme.CA]) -> None:
     other, other_ca = other_mtls
@@ -225,6 +226,7 @@ def test_verify_false_in_sandbox_warns_on_every_request(server: MTLSServer, clie
     assert len(warnings) >= 3
 
 
+@incomplete_chain_is_not_the_point
 def test_expiry_warning_is_logged_once_per_process(client_intermediate: trustme.CA,
                                                    caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, "lean_mtls")

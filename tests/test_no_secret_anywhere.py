@@ -27,7 +27,7 @@ import trustme
 from lean_mtls import LeanError, LeanSession, webhooks
 from lean_mtls.testing import MTLSServer, RecordedRequest, Reply
 
-from .conftest import APP_TOKEN, KEY_PASSWORD, ClientFiles
+from .conftest import APP_TOKEN, KEY_PASSWORD, ClientFiles, incomplete_chain_is_not_the_point
 from .pki import key_bytes, pkcs12_bytes, write
 from .test_scrub import every_spelling
 
@@ -159,6 +159,7 @@ def exercise_sdk(server: MTLSServer, files: ClientFiles, lean: EchoingLean, p12:
     out.expect_error(lambda: webhooks.verify(body, signature, WEBHOOK_SECRET[:-1]))
 
 
+@incomplete_chain_is_not_the_point
 def test_no_secret_in_any_output(server: MTLSServer, client_files: ClientFiles, lean: EchoingLean, p12: Path,
                                  encrypted_key: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)  # every logger: lean_mtls, urllib3, the rest

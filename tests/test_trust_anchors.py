@@ -16,7 +16,7 @@ from lean_mtls import LeanSession
 from lean_mtls._credentials import load_ca_bundle
 from lean_mtls.testing import MTLSServer
 
-from .conftest import APP_TOKEN, ClientFiles
+from .conftest import APP_TOKEN, ClientFiles, incomplete_chain_is_not_the_point
 from .openssl_pki import Issued, ber_length, der_pem, make_ca, make_leaf, pem_der
 
 
@@ -117,6 +117,7 @@ def test_ca_block_whose_base64_is_broken_is_still_named_damaged(tmp_path: Path) 
         load_ca_bundle(ca)
 
 
+@incomplete_chain_is_not_the_point
 def test_ca_certificate_openssl_refuses_is_a_certificate_error(tmp_path: Path, client_files: ClientFiles) -> None:
     """OpenSSL is the judge of the bundle: what it cannot read either is reported, typed."""
     from lean_mtls import CertificateError

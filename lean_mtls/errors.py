@@ -53,6 +53,7 @@ __all__ = [
     "ServerError",
     "SessionCopyError",
     "TooManyRedirectsError",
+    "WalkForkedError",
 ]
 
 #: Attributes never carried into a pickle: the request holds the credentials

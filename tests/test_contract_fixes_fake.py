@@ -182,6 +182,17 @@ def test_wrong_bodies_are_refused_as_lean_does(fresh: FakeLean, http: requests.S
         assert send(fresh, http, "GET", template.format(**ids))[0] == 200
 
 
+def test_an_entity_deletion_may_give_its_reason_in_the_query(session: LeanSession, fresh: FakeLean) -> None:
+    """Lean's OpenAPI files allow the reason in the query or the body (``Entities.delete_reason_in``)."""
+    ids = fresh.seeded_ids
+    session.entities.delete_reason_in = "query"
+    with pytest.raises(BadRequestError) as info:
+        session.entities.delete(ids["customer_id"], ids["entity_id"], reason="BOGUS")
+    assert info.value.status == "INVALID_PARAMETERS"
+    session.entities.delete(ids["customer_id"], ids["entity_id"])  # USER_REQUESTED, in the query
+    assert all(e["id"] != ids["entity_id"] for e in session.entities.list(ids["customer_id"]))
+
+
 def test_lean_s_own_bodies_still_pass(fresh: FakeLean, http: requests.Session) -> None:
     ids = fresh.seeded_ids
     ok = [("DELETE", f"/customers/v1/{ids['customer_id']}/payment-sources/{ids['payment_source_id']}",

@@ -258,3 +258,29 @@ def test_an_ok_answer_is_returned_as_is(session: LeanSession, mock: responses.Re
     ok = {"status": "OK", "insights": {"a": 1}}
     mock.add(method, f"{BASE}{path}", json=ok)
     assert call(session) == ok and call.__class__ is not PendingResult
+
+
+# ---------------------------------------------------------------------- deletion reasons
+
+
+@pytest.mark.parametrize("reason", ["", "user requested", "USER_REQUESTED ", "bogus", None, 7, b"USER_REQUESTED"])
+@pytest.mark.parametrize("call", ["entities.delete", "payments.delete_payment_source"])
+def test_a_deletion_reason_that_is_not_a_code_is_refused(session: LeanSession, call: str, reason: Any) -> None:
+    group, name = call.split(".")
+    with responses.RequestsMock() as mock:
+        with pytest.raises(InvalidRequestError, match="reason"):
+            getattr(getattr(session, group), name)("c", "x", reason=reason)
+        assert len(mock.calls) == 0
+
+
+@pytest.mark.parametrize("where", ["body", "query"])
+def test_an_entity_deletion_sends_its_reason_where_configured(session: LeanSession, mock: responses.RequestsMock,
+                                                              where: Any) -> None:
+    mock.delete(f"{BASE}/customers/v1/c/entities/e", json={})
+    session.entities.delete_reason_in = where
+    session.entities.delete("c", "e")
+    request = mock.calls[0].request
+    if where == "body":
+        assert json.loads(request.body) == {"reason": "USER_REQUESTED"}
+    else:
+        assert request.url.endswith("?reason=USER_REQUESTED") and not request.body

@@ -11,6 +11,7 @@ and idempotency rule from the one endpoint list
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Union
@@ -93,6 +94,19 @@ def build_path(template: str, values: Mapping[str, object] | None = None) -> str
         else:
             parts.append(part)
     return "/".join(parts)
+
+
+_REASON = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def reason_code(reason: object) -> str:
+    """A deletion's ``reason``: one of Lean's upper-case codes (``USER_REQUESTED`` is the one Lean
+    documents; others are passed through, since Lean's full list is not published), never free text,
+    an empty string or another type, which Lean answers 400."""
+    if not isinstance(reason, str) or not _REASON.fullmatch(reason):
+        raise InvalidRequestError(
+            f"reason must be one of Lean's reason codes such as 'USER_REQUESTED', got {reason!r}.")
+    return reason
 
 
 def drop_none(params: dict[str, Any]) -> dict[str, Any]:

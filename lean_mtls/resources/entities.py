@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from .._concurrent import DEFAULT_CONCURRENCY, Concurrency
-from ._base import Resource
+from ._base import Resource, reason_code
 from ._endpoints import ENTITIES, MAX_ENTITIES_PAGE_SIZE
 from ._params import DateLike, iso_date
 from .types import Entity, EntityPage
@@ -74,6 +74,7 @@ concurrency: Concurrency = DEFAULT_CONCURRENCY, **options: Unpack[CallOptions]) 
         files): end the connection and its consent.  ``reason`` goes where
         :attr:`delete_reason_in` says (the JSON body by default)."""
         ids = {"customer_id": customer_id, "entity_id": entity_id}
+        reason = reason_code(reason)
         if self.delete_reason_in == "body":
             self._call("entities.delete", ids, json={"reason": reason}, options=options)
         else:

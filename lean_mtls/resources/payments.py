@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Union, cast
 
 from .._concurrent import DEFAULT_CONCURRENCY, Concurrency
 from ..errors import InvalidRequestError
-from ._base import Resource, drop_none
+from ._base import Resource, drop_none, reason_code
 from ._endpoints import MAX_LIST_PAGE_SIZE, PAYMENT_INTENTS, by_key
 from ._params import DateTimeLike, iso_datetime
 from ._shapes import require_keys
@@ -229,4 +229,4 @@ concurrency: Concurrency = DEFAULT_CONCURRENCY, **options: Unpack[CallOptions]) 
         """``DELETE /customers/v1/{customer_id}/payment-sources/{payment_source_id}``
         with the JSON body ``{"reason": reason}``."""
         ids = {"customer_id": customer_id, "payment_source_id": payment_source_id}
-        self._call("payments.delete_payment_source", ids, json={"reason": reason}, options=options)
+        self._call("payments.delete_payment_source", ids, json={"reason": reason_code(reason)}, options=options)

@@ -450,8 +450,9 @@ def check_required_body(names: list[str], call: Call) -> None:
     except ValueError:
         return
     if body is None:
-        # No body at all (a DELETE sent without its JSON): every required field is missing.
-        wanted = [name for name in names if name not in DEFAULTED_BODY_NAMES]
+        # No body at all (a DELETE sent without its JSON): every required field is missing, unless
+        # it came as a query parameter (Lean's OpenAPI files allow an entity deletion's reason there).
+        wanted = [name for name in names if name not in DEFAULTED_BODY_NAMES and not call.param(name)]
         if wanted:
             raise ApiError(400, "MISSING_PARAMETERS", f"Missing required parameters: {', '.join(wanted)}.")
         return

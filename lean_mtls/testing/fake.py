@@ -684,6 +684,8 @@ class FakeLean:
                 # A field of the wrong kind is INVALID_PARAMETERS even where an absent one would be MISSING.
                 check_body_values(request_shape(route.endpoint.method, route.endpoint.path), _json_or_none(call))
                 check_required_body([p.name for p in route.endpoint.body if p.required and not p.copied], call)
+                # ...and the same vocabulary for the values a DELETE may send in its query instead.
+                check_body_values(None, {name: call.param(name) for name in call.query})
             with self._lock:
                 reply = route.handler(self._backend, call)
             reply = self._in_lean_shape(route, reply)

@@ -32,6 +32,7 @@ from . import _reading
 from ._exceptions import (
     CLIENT_REJECTED,
     POOL_CLOSED,
+    TRANSPORT_FAILURES,
     Attempt,
     PoolExhausted,
     TLSDescription,
@@ -339,7 +340,7 @@ class LeanAdapter(HTTPAdapter):
             return response
         except LeanError:
             raise
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+        except TRANSPORT_FAILURES as exc:
             cause = exc
             error = map_transport_error(exc, request.url or "", self.description, answered=answered,
                                         request=request)
@@ -455,7 +456,9 @@ class LeanAdapter(HTTPAdapter):
         try:
             # read(), not read1(): tools that stand in for urllib3's response (vcrpy) offer only read().
             data: bytes = response.raw.read(limit + 1, decode_content=decode)
-        except urllib3.exceptions.HTTPError as exc:  # mapped by the one table, with the response
+        except LeanError:
+            raise
+        except TRANSPORT_FAILURES as exc:  # mapped by the one table, with the response
             raise map_transport_error(exc, response.url, self.description, answered=True,
                                       request=response.request, response=response) from None
         if len(data) > limit:
@@ -578,7 +581,7 @@ def probe_client_certificate(context: ssl.SSLContext, url: str, timeout: float =
             # would skip the very certificate check this probe is asking about.
             tls = ssl.SSLContext.wrap_socket(context, raw, server_hostname=host)
         except ssl.SSLError as exc:
-            reason = (exc.reason or "").upper()
+            reason = (getattr(exc, "reason", None) or "").upper()
             return reason if reason in CLIENT_REJECTED else None
         except OSError:
             return None
@@ -593,7 +596,7 @@ def _listen_after_handshake(tls: ssl.SSLSocket) -> str | None:
     except socket.timeout:  # TimeoutError from 3.10 on; spelled for 3.9 too
         return ACCEPTED
     except ssl.SSLError as exc:
-        reason = (exc.reason or "").upper()
+        reason = (getattr(exc, "reason", None) or "").upper()
         if reason in CLIENT_REJECTED:
             return reason
         return CLOSED_AFTER_HANDSHAKE if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)) else None

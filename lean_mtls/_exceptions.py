@@ -36,6 +36,7 @@ import urllib3
 from .errors import (
     IncompleteResponseError,
     InvalidHeaderError,
+    InvalidJSONBodyError,
     InvalidRequestError,
     InvalidSchemaError,
     InvalidURLError,
@@ -88,6 +89,22 @@ class Attempt:
 
 #: The attempt being made on this thread/context (set by ``LeanAdapter``).
 current_attempt: contextvars.ContextVar[Attempt | None] = contextvars.ContextVar("lean_attempt", default=None)
+
+
+#: What every call site of :func:`map_transport_error` catches (after letting a
+#: ``LeanError`` through): requests', urllib3's and the socket layer's errors,
+#: and ``ValueError``, which ``urllib.parse``, ``http.client`` (a header that is
+#: not Latin-1), ``json`` and IDNA raise for inputs they cannot handle.  One
+#: tuple, so no call site lets a failure escape that another would translate.
+TRANSPORT_FAILURES: tuple[type[BaseException], ...] = (
+    requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError,
+)
+
+
+class UnsupportedContentEncoding(urllib3.exceptions.DecodeError):
+    """The answer's ``Content-Encoding`` names a coding this installation cannot
+    decode (``br`` without brotli, an unknown one); the message says which and
+    how to fix it.  Raised by the readers so the table decides what it is."""
 
 
 class PoolExhausted(urllib3.exceptions.EmptyPoolError):
@@ -310,8 +327,11 @@ def _describe_malformed(f: Failure) -> str:
 
 def _decoding(f: Failure) -> LeanError:
     response = f.extra.get("response")
+    unsupported = f.first(UnsupportedContentEncoding)
+    detail = str(unsupported) if unsupported is not None else f"could not be decoded as its Content-Encoding says " \
+        f"({reason_of(f.exc)})"
     return ResponseDecodingError(
-        f"The body from {f.host} could not be decoded as its Content-Encoding says ({reason_of(f.exc)}).",
+        f"The body from {f.host} {detail}.",
         status_code=getattr(response, "status_code", 0) or 0,
         **f.extra,
     )
@@ -324,8 +344,9 @@ def _redirects(f: Failure) -> LeanError:
 
 
 def _cut(f: Failure) -> LeanError:
+    where = "" if f.answered else " (inside its status line or headers)"
     return IncompleteResponseError(
-        f"The connection to {f.host} broke before a complete answer arrived ({reason_of(f.exc)}). "
+        f"The connection to {f.host} broke before a complete answer arrived{where} ({reason_of(f.exc)}). "
         "The request reached the server.",
         **f.extra,
     )
@@ -349,7 +370,60 @@ def _broken(f: Failure) -> LeanError:
 
 
 def _invalid_url(f: Failure) -> LeanError:
+    if _in_redirect(f):
+        return InvalidURLError(
+            f"{f.host} answered with a redirect whose Location cannot be used ({reason_of(f.exc)}); the redirect "
+            "was not followed. The server (or a gateway in front of it) sent a malformed Location header.",
+            **f.extra,
+        )
     return InvalidURLError(f"The URL cannot be sent: {reason_of(f.exc)}.", **f.extra)
+
+
+#: Modules whose ``ValueError`` means "this URL cannot be parsed".
+_URL_PARSERS = ("urllib/parse.py", "urllib3/util/url.py", "encodings/idna.py", "idna/core.py")
+
+
+def _frames(exc: BaseException) -> list[tuple[str, str]]:
+    """(file name, function name) of every frame ``exc`` passed through, outermost first."""
+    found: list[tuple[str, str]] = []
+    tb = exc.__traceback__
+    while tb is not None:
+        found.append((tb.tb_frame.f_code.co_filename.replace("\\", "/"), tb.tb_frame.f_code.co_name))
+        tb = tb.tb_next
+    return found
+
+
+def _bad_url(f: Failure) -> bool:
+    """A ``ValueError`` raised while parsing a URL (``Invalid IPv6 URL``, a port out of range)."""
+    for cause in f.causes:
+        # Raised inside a URL parser (or something it called, such as ipaddress).
+        if (isinstance(cause, ValueError) and not isinstance(cause, (LeanError, requests.RequestException))
+                and any(file.endswith(_URL_PARSERS) for file, _ in _frames(cause))):
+            return True
+    return False
+
+
+def _in_redirect(f: Failure) -> bool:
+    return any(name in ("resolve_redirects", "get_redirect_target") for cause in f.causes
+               for _, name in _frames(cause))
+
+
+def _invalid_json_body(f: Failure) -> LeanError:
+    return InvalidJSONBodyError(
+        f"The json= body cannot be serialised: {reason_of(f.exc)}. JSON has no spelling for NaN or infinity "
+        "and json.dumps knows only dict, list, str, int, float, bool and None: convert the value (for example "
+        "Decimal or datetime to str) before the call. Nothing was sent.",
+        **f.extra,
+    )
+
+
+def _json_body_failed(f: Failure) -> bool:
+    """requests could not serialise ``json=`` (``InvalidJSONError`` while preparing; an
+    answer's ``JSONDecodeError`` is a subclass and is about the response, not the request)."""
+    return not f.answered and any(
+        isinstance(c, requests.exceptions.InvalidJSONError) and not isinstance(c, requests.exceptions.JSONDecodeError)
+        for c in f.causes
+    )
 
 
 def _invalid_schema(f: Failure) -> LeanError:
@@ -368,7 +442,9 @@ def _invalid_header(f: Failure) -> LeanError:
 
 def _other(f: Failure) -> LeanError:
     if isinstance(f.exc, ValueError) and not isinstance(f.exc, requests.RequestException):
-        return InvalidRequestError(f"The request cannot be sent: {reason_of(f.exc)}.", **f.extra)
+        return InvalidRequestError(
+            f"The request cannot be sent: {type(f.exc).__name__}: {reason_of(f.exc)}.", **f.extra
+        )
     return LeanConnectionError(
         f"Request to {f.host} failed: {type(f.exc).__name__}: {reason_of(f.exc)}",
         request_sent=f.request_sent,
@@ -382,11 +458,12 @@ RULES: tuple[Rule, ...] = (
          lambda f: LeanConnectionError("The connection pool was closed.", code=POOL_CLOSED, request_sent=False,
                                        **f.extra)),
     Rule("pool-timeout", lambda f: f.has(urllib3.exceptions.EmptyPoolError), _pool_timeout),
+    Rule("invalid-json-body", _json_body_failed, _invalid_json_body),
     Rule("invalid-header", lambda f: f.has(requests.exceptions.InvalidHeader), _invalid_header),
     Rule("invalid-schema", lambda f: f.has(requests.exceptions.InvalidSchema, urllib3.exceptions.URLSchemeUnknown),
          _invalid_schema),
     Rule("invalid-url", lambda f: f.has(requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                                        urllib3.exceptions.LocationValueError), _invalid_url),
+                                        urllib3.exceptions.LocationValueError) or _bad_url(f), _invalid_url),
     Rule("too-many-redirects", lambda f: f.has(requests.exceptions.TooManyRedirects), _redirects),
     Rule("proxy", lambda f: f.has(requests.exceptions.ProxyError, urllib3.exceptions.ProxyError),
          lambda f: LeanProxyError(f"The proxy on the way to {f.host} failed: {reason_of(f.exc)}.",
@@ -477,7 +554,7 @@ def ambiguous_handshake_failure(exc: BaseException | None) -> bool:
     if exc is None:
         return False
     error = next((c for c in causes_of(exc) if isinstance(c, ssl.SSLError)), None)
-    return error is not None and (error.reason or "").upper() in AMBIGUOUS
+    return error is not None and (getattr(error, "reason", None) or "").upper() in AMBIGUOUS
 
 
 def tls_error(f: Failure) -> LeanTLSError:
@@ -491,7 +568,7 @@ def describe_tls_failure(
     error: ssl.SSLError, host: str, description: TLSDescription | None, extra: Mapping[str, Any],
     *, request_sent: bool = False,
 ) -> LeanTLSError:
-    reason = (error.reason or "").upper()
+    reason = (getattr(error, "reason", None) or "").upper()
     ca = description.ca_source if description else "the configured CA"
     if isinstance(error, ssl.SSLCertVerificationError) or reason == "CERTIFICATE_VERIFY_FAILED":
         detail = getattr(error, "verify_message", None) or reason or str(error)

@@ -41,7 +41,6 @@ from collections.abc import Iterator
 from typing import Any, Callable
 
 import requests
-import urllib3
 
 #: Clock used for answer deadlines; tests may replace it.
 clock: Callable[[], float] = time.monotonic
@@ -121,7 +120,17 @@ class LeanHTTPResponse(http.client.HTTPResponse):
             http.client._read_headers(self.fp)  # type: ignore[attr-defined]  # an interim answer's fields
 
     def begin(self) -> None:
-        super().begin()
+        if self.headers is not None:
+            return
+        # http.client takes EOF for the end of the header block (and a status line cut short
+        # for a complete one): read status and headers through a reader that calls that a cut.
+        real = self.fp
+        self.fp = _HeadReader(real)
+        try:
+            super().begin()
+        finally:
+            if isinstance(self.fp, _HeadReader):
+                self.fp = real
         if self.status == 101:  # the connection now speaks another protocol
             self.will_close = True
             mark_in_doubt(self._lean_sock)
@@ -152,6 +161,36 @@ class LeanHTTPResponse(http.client.HTTPResponse):
             # this connection could be this one's tail.
             mark_in_doubt(self._lean_sock)
         super()._close_conn()  # type: ignore[misc]
+
+
+class _HeadReader:
+    """The response's file while the status line and headers are read.
+
+    A line that ends without its LF (and below the length limit, which
+    http.client reports as over-long itself), or EOF after the status line
+    arrived but before the blank line ending the header block, means the
+    connection was cut inside the answer's head: ``IncompleteRead``, which the
+    one table calls a cut answer (retried where a cut may be), never a
+    complete answer with an empty body.  EOF before any byte stays
+    http.client's ``RemoteDisconnected`` (a kept-alive connection the server
+    had closed).
+    """
+
+    def __init__(self, fp: Any) -> None:
+        self._fp = fp
+        self._lines = 0
+
+    def readline(self, limit: int = -1) -> bytes:
+        line: bytes = self._fp.readline(limit)
+        if line.endswith(b"\n") or (0 <= limit <= len(line)):
+            self._lines += 1
+            return line
+        if line or self._lines:
+            raise http.client.IncompleteRead(line)
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fp, name)
 
 
 def _has_leftover(raw: _DeadlineReader, fp: Any) -> bool:
@@ -239,6 +278,27 @@ class LeanResponse(requests.Response):
     #: Largest body ``iter_content`` will read (decoded bytes); ``None``: no limit.
     lean_max_bytes: int | None = None
 
+    def json(self, **kwargs: Any) -> Any:
+        """``requests.Response.json()``, with its failures named: a body in a
+        coding this installation cannot decode is a
+        :class:`~lean_mtls.errors.ResponseDecodingError`; a body that is not JSON,
+        or is nested too deeply for the parser (``RecursionError`` in requests),
+        a :class:`~lean_mtls.errors.ResponseJSONDecodeError` (also
+        ``requests.exceptions.JSONDecodeError``)."""
+        from ._response import not_json, undecodable, unsupported_content_codings
+
+        codings = unsupported_content_codings(self.headers.get("Content-Encoding", ""))
+        if codings:
+            raise undecodable(self, codings)
+        from .errors import LeanError
+
+        try:
+            return super().json(**kwargs)
+        except LeanError:
+            raise
+        except (RecursionError, ValueError) as exc:
+            raise not_json(self, exc) from None
+
     def iter_content(self, chunk_size: int | None = 1, decode_unicode: bool = False) -> Iterator[Any]:
         chunks = super().iter_content(chunk_size, decode_unicode)
         if self._content_consumed:  # type: ignore[attr-defined]  # already in memory: nothing to guard
@@ -246,7 +306,7 @@ class LeanResponse(requests.Response):
         return self._guarded(chunks)
 
     def _guarded(self, chunks: Iterator[Any]) -> Iterator[Any]:
-        from ._exceptions import map_transport_error
+        from ._exceptions import TRANSPORT_FAILURES, map_transport_error
         from .errors import LeanError
 
         limit, total = self.lean_max_bytes, 0
@@ -258,7 +318,7 @@ class LeanResponse(requests.Response):
                 yield chunk
         except LeanError:
             raise
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        except TRANSPORT_FAILURES as exc:
             self.close()
             description = getattr(self.connection, "description", None)
             raise map_transport_error(exc, self.url or "", description, answered=True,

@@ -261,7 +261,7 @@ def parse_json_body(response: requests.Response) -> Any:
     """The body of ``response`` as JSON, or :class:`~lean_mtls.errors.InvalidResponseError`."""
     undecoded = unsupported_content_codings(response.headers.get("Content-Encoding", ""))
     if undecoded:
-        raise _not_json(response, _coding_problem(undecoded), quote=False)
+        raise undecodable(response, undecoded)
     content = response.content or b""
     charset = declared_charset(response.headers.get("Content-Type", ""))
     try:
@@ -271,16 +271,24 @@ def parse_json_body(response: requests.Response) -> Any:
             text = content.decode("utf-8-sig" if codec == "utf-8" else codec)
         return json.loads(text)
     except LookupError:
-        problem = f"its Content-Type declares charset {charset!r}, which Python does not know"
+        raise _not_json(response, f"its Content-Type declares charset {charset!r}, which Python does not know") \
+            from None
     except UnicodeDecodeError as exc:
-        problem = f"it is not valid {exc.encoding} text (byte {exc.start})"
-    except RecursionError:
+        raise _not_json(response, f"it is not valid {exc.encoding} text (byte {exc.start})") from None
+    except (RecursionError, ValueError) as exc:
+        raise not_json(response, exc) from None
+
+
+def not_json(response: requests.Response, exc: BaseException) -> errors.InvalidResponseError:
+    """The error for a body ``json.loads`` refused with ``exc``: also requests'
+    ``JSONDecodeError``, as ``Response.json()`` raises in requests."""
+    if isinstance(exc, RecursionError):
         problem = "its JSON is nested more deeply than the parser can follow"
-    except json.JSONDecodeError:
+    elif isinstance(exc, json.JSONDecodeError):
         problem = "it was not valid JSON"
-    except ValueError as exc:  # e.g. an integer longer than Python's int_max_str_digits
+    else:  # e.g. an integer longer than Python's int_max_str_digits
         problem = f"its JSON could not be read ({exc})"
-    raise _not_json(response, problem)
+    return _not_json(response, problem, cls=errors.ResponseJSONDecodeError)
 
 
 def declared_charset(content_type: str) -> str | None:
@@ -307,6 +315,17 @@ def unsupported_content_codings(header: str) -> list[str]:
 _CODING_PACKAGES = {"br": "brotli", "zstd": "zstandard"}
 
 
+def undecodable(response: requests.Response, codings: list[str]) -> errors.LeanError:
+    """The error for a body in a coding this installation cannot decode, as the one table names it
+    (:class:`~lean_mtls.errors.ResponseDecodingError`, never retried)."""
+    from ._exceptions import UnsupportedContentEncoding, map_transport_error
+
+    description = getattr(getattr(response, "connection", None), "description", None)
+    failure = UnsupportedContentEncoding(f"(HTTP {response.status_code}) {_coding_problem(codings)}")
+    return map_transport_error(failure, response.url or "", description, answered=True,
+                               request=response.request, response=response)
+
+
 def _coding_problem(codings: list[str]) -> str:
     package = _CODING_PACKAGES.get(codings[0])
     fix = (f"install {package} (pip install {package}) so it can be decoded" if package else
@@ -314,9 +333,10 @@ def _coding_problem(codings: list[str]) -> str:
     return f"it came with Content-Encoding {', '.join(codings)!r}, which this installation cannot decode: {fix}"
 
 
-def _not_json(response: requests.Response, problem: str, *, quote: bool = True) -> errors.InvalidResponseError:
+def _not_json(response: requests.Response, problem: str, *, quote: bool = True,
+              cls: type[errors.InvalidResponseError] = errors.InvalidResponseError) -> errors.InvalidResponseError:
     snippet = f": {body_snippet(response)!r}" if quote else ""  # compressed bytes say nothing
-    return errors.InvalidResponseError(
+    return cls(
         f"HTTP {response.status_code} to {_describe_request(response)} could not be read as JSON: {problem} "
         f"(content-type {response.headers.get('Content-Type', 'unknown')!r}){snippet}",
         status_code=response.status_code,

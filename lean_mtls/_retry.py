@@ -185,7 +185,20 @@ def was_sent(error: LeanError | None) -> bool:
     return bool(getattr(error, "request_sent", True))
 
 
-_PLAIN_BODY = (bytes, bytearray, str)
+#: Bodies held whole in memory: sent again as they are (a memoryview too: urllib3 sends bytes-like objects).
+_PLAIN_BODY = (bytes, bytearray, str, memoryview)
+
+
+def body_replayable(request: requests.PreparedRequest) -> bool:
+    """Whether ``request``'s body, once sent, can be sent again in full: no body, a body
+    held in memory, or a seekable file whose start position requests recorded (it rewinds
+    such a body itself when following a 307/308).  A generator, an iterator or a reader
+    without ``seek`` is consumed by the first send."""
+    body = request.body
+    if body is None or isinstance(body, _PLAIN_BODY):
+        return True
+    position = getattr(request, "_body_position", None)
+    return isinstance(position, int) and not isinstance(position, bool) and BodyReplay(request).position is not None
 
 
 class BodyReplay:

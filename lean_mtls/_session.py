@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Union
 from urllib.parse import urlsplit
 
 import requests
-import urllib3
 from requests.adapters import BaseAdapter, HTTPAdapter
 
 from ._adapter import (
@@ -63,17 +62,25 @@ from ._environments import (
     resolve_hosts,
     token_url,
 )
-from ._exceptions import TLSDescription, map_transport_error
+from ._exceptions import TRANSPORT_FAILURES, TLSDescription, map_transport_error
 from ._inspection import CredentialInspection
 from ._refusals import REDIRECT_ATTRIBUTE, refusal_message
 from ._response import decode_json, raise_for_data_status, request_id
-from ._retry import DEFAULT_RETRY, IDEMPOTENCY_HEADER, RetryOption, call_policy, coerce_policy, idempotency_key_of
+from ._retry import (
+    DEFAULT_RETRY,
+    IDEMPOTENCY_HEADER,
+    RetryOption,
+    body_replayable,
+    call_policy,
+    coerce_policy,
+    idempotency_key_of,
+)
 from ._secrets import Secret, SecretBytes, is_sensitive_header, scrub, values_in_request
 from ._settings import from_env_hint, read_settings
 from ._timeouts import check_timeout, seconds
 from ._tls import build_ssl_context
 from ._version import __version__
-from .errors import ConfigurationError, InvalidRequestError, LeanError, SessionCopyError
+from .errors import ConfigurationError, InvalidHeaderError, InvalidRequestError, LeanError, SessionCopyError
 
 logger = logging.getLogger("lean_mtls")
 
@@ -291,12 +298,46 @@ def _method_name(method: object) -> str:
 
 def _idempotency_key(value: object) -> str:
     key = str(value)
-    if not key or any(ch in key for ch in "\r\n\0") or key != key.strip():
+    # What http.client can put in a header value: Latin-1, no control characters (CR, LF, NUL,
+    # U+2028 is not Latin-1 at all).  Refused here, before anything is prepared.
+    if not key or key != key.strip() or any(not (" " <= ch <= "~" or "\xa0" <= ch <= "\xff") for ch in key):
         raise InvalidRequestError(
-            "idempotency_key must be one line of text without leading or trailing spaces "
-            f"(no CR, LF or NUL); got {len(key)} characters that are not."
+            "idempotency_key must be one line of printable Latin-1 text (a UUID is usual) without leading or "
+            f"trailing spaces, control characters (CR, LF, NUL) or characters beyond U+00FF; got {len(key)} "
+            "characters that are not."
         )
     return key
+
+
+def _check_header_text(headers: Mapping[Any, Any]) -> None:
+    """Refuse, before anything is sent, a header http.client cannot encode: a
+    name that is not ASCII, a value that is not Latin-1 (``'€'``, U+2028).
+    requests lets these through to a bare ``UnicodeEncodeError`` mid-send.
+    The value itself is never quoted (it may be a credential)."""
+    for name, value in headers.items():
+        if isinstance(name, str) and not name.isascii():
+            raise InvalidHeaderError(
+                f"The header name {name!r} cannot be sent: header names must be ASCII (RFC 9110 tokens)."
+            )
+        if isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("latin-1")
+            except UnicodeEncodeError as exc:
+                raise InvalidHeaderError(
+                    f"The value of header {name!r} cannot be sent: header values must be Latin-1 text, and "
+                    f"character {exc.start + 1} of {len(value)} is U+{ord(value[exc.start]):04X}. Encode "
+                    "other text before sending it (for example percent-encoding, or RFC 8187 for parameters)."
+                ) from None
+
+
+def _json_serialisable(value: Any) -> bool:
+    import json
+
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return True
 
 
 #: Every origin of Lean's host table: a sandbox session refuses production hosts too.
@@ -781,8 +822,16 @@ class LeanSession(requests.Session):
             _refuse_userinfo(url, "request URL")  # before the auth sees it
         try:
             if self.trust_env or request.cookies or len(self.cookies) or request.files or self.params:
-                return super().prepare_request(request)
-            return _prepare_fast(self, request)
+                prepared = super().prepare_request(request)
+            else:
+                prepared = _prepare_fast(self, request)
+            _check_header_text(prepared.headers)
+            return prepared
+        except TypeError as exc:
+            if request.json is None or _json_serialisable(request.json):
+                raise
+            # json.dumps refused an object it does not know: the one table names it, as for NaN.
+            raise map_transport_error(requests.exceptions.InvalidJSONError(str(exc)), str(url)) from None
         except requests.exceptions.InvalidHeader as exc:
             # requests quotes the bad value; for an Authorization or lean-app-token header that is a
             # credential, so the message goes on without it.
@@ -843,10 +892,13 @@ class LeanSession(requests.Session):
             return super().request(method, url, *args, **kwargs)
         except LeanError:
             raise
-        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
-            # Raised while preparing the request (URL, header, scheme): the one table names it.
+        except TRANSPORT_FAILURES as exc:
+            # Raised while preparing the request (URL, header, scheme, json= body) or following a
+            # redirect (a Location that cannot be parsed): the one table names it.
             text = url.decode("utf-8", "replace") if isinstance(url, bytes) else str(url)
-            raise map_transport_error(exc, text) from None
+            if not _ABSOLUTE_URL.match(text):
+                text = self.base_url + "/" + text.lstrip("/")
+            raise map_transport_error(exc, text, self._tls_description) from None
         finally:
             if token is not None:
                 call_policy.reset(token)
@@ -880,7 +932,7 @@ class LeanSession(requests.Session):
         except LeanError as error:
             logger.info("%s %s failed: %s (%s)", request.method, _path_of(request), error.code, type(error).__name__)
             raise
-        except requests.RequestException as exc:
+        except TRANSPORT_FAILURES as exc:
             # Failures of adapters that are not ours, and of reading the body.
             adapter = self.get_adapter(request.url or "")
             description = adapter.description if isinstance(adapter, LeanAdapter) else _DEFAULT_TRUST
@@ -897,6 +949,29 @@ class LeanSession(requests.Session):
                 _attempts_note(response),
             )
         return response
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        """requests' redirect target, except for a 307/308 whose request body cannot be sent again.
+
+        A 307 or 308 asks for the same request, body included, at another URL.
+        A body that was a generator, an iterator or a reader without ``seek``
+        was consumed by the first send: requests would follow the redirect with
+        an empty body, which the server may accept.  Here the redirect is not
+        followed and the 307/308 answer is returned (``response.is_redirect``
+        is true, ``response.next`` is ``None``), as a retry is not made with
+        such a body.  Seekable files are rewound and followed, as in requests.
+        """
+        target: str | None = super().get_redirect_target(resp)
+        request = resp.request
+        if target and resp.status_code in (307, 308) and request is not None and not body_replayable(request):
+            logger.warning(
+                "%s %s answered %d (redirect to another URL) but its body (%s) was consumed by the first send "
+                "and cannot be sent again: the redirect was not followed. Pass bytes or a seekable file to let "
+                "the SDK follow it.", request.method, _path_of(request), resp.status_code,
+                type(request.body).__name__,
+            )
+            return None
+        return target
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
         """On redirects, drop Lean credentials unless the target is the Lean origin.

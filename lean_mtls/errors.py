@@ -14,6 +14,7 @@ file names, hosts and status codes only.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "DataStatusError",
     "IncompleteResponseError",
     "InvalidHeaderError",
+    "InvalidJSONBodyError",
     "InvalidRequestError",
     "InvalidResponseError",
     "InvalidSchemaError",
@@ -49,6 +51,7 @@ __all__ = [
     "RateLimitError",
     "ReconnectRequiredError",
     "ResponseDecodingError",
+    "ResponseJSONDecodeError",
     "ResultPendingError",
     "ServerError",
     "SessionCopyError",
@@ -94,13 +97,23 @@ class LeanError(Exception):
     attempts: int = 1
 
     def __init__(self, message: str, *, code: str | None = None, **kwargs: Any) -> None:
-        # requests' exceptions take request=/response= keywords; pass them on
-        # when a subclass also derives from one of them.
-        super().__init__(message, **kwargs)
-        if kwargs.get("response") is not None:
+        # Every lean error takes requests' request=/response= keywords, whatever
+        # its bases (InvalidRequestError is a ValueError, whose __init__ takes
+        # no keywords); set here, after the bases' __init__, as requests does.
+        super().__init__(message)
+        self._set_fields(message, code, kwargs)
+
+    def _set_fields(self, message: str, code: str | None, kwargs: Mapping[str, Any]) -> None:
+        unknown = set(kwargs) - {"request", "response"}
+        if unknown:
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments {sorted(unknown)}")
+        response = kwargs.get("response")
+        if response is not None:
             from ._secrets import sanitize_response
 
-            sanitize_response(kwargs["response"])
+            sanitize_response(response)
+        self.response = response
+        self.request = kwargs.get("request") or getattr(response, "request", None)
         self.message = message
         if code is not None:
             self.code = code
@@ -145,8 +158,8 @@ class CertificateError(ConfigurationError):
 
     code = "invalid-certificate"
 
-    def __init__(self, message: str, *, source: str | None = None, code: str | None = None) -> None:
-        super().__init__(message, code=code)
+    def __init__(self, message: str, *, source: str | None = None, code: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, code=code, **kwargs)
         self.source = source
 
 
@@ -190,6 +203,19 @@ class InvalidRequestError(LeanError, ValueError):
     code = "invalid-request"
 
 
+class _InvalidJSONValue(requests.exceptions.InvalidJSONError, ValueError):
+    """requests' InvalidJSONError that is also a ValueError, in the order requests' own
+    InvalidURL uses (OSError's layout first, so instances can be built and unpickled)."""
+
+
+class InvalidJSONBodyError(InvalidRequestError, _InvalidJSONValue):
+    """The ``json=`` body cannot be serialised (NaN or infinity, which JSON
+    has no spelling for; an object ``json.dumps`` does not know).  Raised while
+    the request is prepared: nothing was sent (``request_sent`` is False)."""
+
+    request_sent = False
+
+
 class InvalidURLError(InvalidRequestError, requests.exceptions.InvalidURL):
     """The URL cannot be sent (no host, bad port, bad IDNA, ...)."""
 
@@ -219,8 +245,10 @@ class LeanConnectionError(LeanError, requests.exceptions.ConnectionError):
 
 
 class IncompleteResponseError(LeanConnectionError, requests.exceptions.ChunkedEncodingError):
-    """The connection broke after the status and headers arrived, before the
-    whole body did (a cut body, a bad chunk).  The request reached the server."""
+    """The connection broke after the server began its answer and before the
+    whole of it arrived: inside the status line or headers, or in the body (a
+    cut body, a cut chunk).  The request reached the server; it is retried
+    only when it may be sent twice (an idempotent method or an Idempotency-Key)."""
 
     code = "incomplete-response"
 
@@ -437,6 +465,22 @@ class InvalidResponseError(LeanError, requests.exceptions.InvalidJSONError):
 
     def __init__(self, message: str, *, status_code: int, body: str = "", **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
+        self.status_code = status_code
+        self.body = body
+
+
+class ResponseJSONDecodeError(InvalidResponseError, requests.exceptions.JSONDecodeError):
+    """The body is not JSON, or is nested more deeply than the parser can
+    follow.  Also ``requests.exceptions.JSONDecodeError`` (and so a
+    ``ValueError``), what ``Response.json()`` raises in requests.  ``doc`` is
+    empty: the body is in ``body`` (secrets scrubbed)."""
+
+    def __init__(self, message: str, *, status_code: int, body: str = "", code: str | None = None,
+                 **kwargs: Any) -> None:
+        # requests' JSONDecodeError.__init__ wants json's (msg, doc, pos): set its fields directly.
+        json.JSONDecodeError.__init__(self, message, "", 0)
+        Exception.__init__(self, message)
+        self._set_fields(message, code, kwargs)
         self.status_code = status_code
         self.body = body
 

@@ -308,3 +308,28 @@ def test_walks_on_one_session_queue_for_its_pool_instead_of_timing_out(server: M
     if shared:  # the budget counts requests on the wire, not those waiting for a slot
         assert 1 <= budget.peak_in_flight <= 2 and budget.in_flight == 0
     assert page_threads() == []
+
+
+def test_a_walk_cancelled_while_queued_for_a_slot_sends_nothing_more(server: MTLSServer,
+                                                                    client_files: ClientFiles) -> None:
+    handler = GatedLean()
+    server.set_handler(handler)
+    try:
+        with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=client_files.ca,
+                         base_url=server.url, pool_size=3, timeout=1.0) as session:
+            first = session.data.iter_transactions("ent-1", "acc-A", concurrency=3)
+            next(first)
+            handler.seen.wait_for(3)  # acc-A pages 1 and 2 hold two of the three slots
+            second = session.data.iter_transactions("ent-1", "acc-C", concurrency=3)
+            next(second)
+            handler.seen.wait_for(5)  # acc-C page 1 holds the last slot; its page 2 queues for one
+            second.close()  # type: ignore[attr-defined]
+            # acc-C page 2 was never sent (acc-A's pages may be retried meanwhile: that walk goes on)
+            assert sorted(parse_qs(urlsplit(r.path).query)["page"][0] for r in server.requests
+                          if "/acc-C/" in r.path) == ["0", "1"]
+            assert len(page_threads()) <= 2  # only the first walk's workers are left
+            handler.release.set()
+            assert sum(1 for _ in first) == PAGES * 100 - 1  # the other walk is unharmed
+        assert page_threads() == []
+    finally:
+        handler.release.set()

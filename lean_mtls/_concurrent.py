@@ -43,7 +43,10 @@ Threads, not asyncio: the session is a ``requests.Session`` whose pool is
 thread-safe and blocking (``pool_size`` connections at most), and the work
 is waiting on sockets, which releases the GIL.  The window is capped at the
 session's ``pool_size``: more threads than pooled connections would only
-queue for a slot (and could meet ``pool_timeout``).
+queue for a slot (and could meet ``pool_timeout``).  For the same reason all
+the walks on one session share its :class:`SessionSlots`: together they send
+at most ``pool_size`` pages at once, and the others wait for a slot without
+a deadline rather than fail with ``LeanPoolTimeout``.
 """
 
 from __future__ import annotations

@@ -141,13 +141,22 @@ def _request_values(response: requests.Response) -> list[str]:
     return values_in_request(request.headers, request.body) if request is not None else []
 
 
+def _scrub_headers(response: requests.Response) -> requests.structures.CaseInsensitiveDict[str]:
+    """The answer's headers for an error to keep: a copy, scrubbed of the credentials the request
+    carried and of every live secret (a gateway may echo the token in a header)."""
+    also = _request_values(response)
+    return requests.structures.CaseInsensitiveDict(
+        {name: scrub(value, also=also) if isinstance(value, str) else value for name, value in response.headers.items()}
+    )
+
+
 def _error_fields(response: requests.Response, status: str | None, body: Any) -> dict[str, Any]:
     """The keyword arguments every LeanAPIError built from ``response`` takes."""
     return {
         "status_code": response.status_code,
         "status": status,
         "body": _scrub_body(body, _request_values(response)),
-        "headers": response.headers,
+        "headers": _scrub_headers(response),
         "request_id": request_id(response),
         "response": response,
         "request": response.request,

@@ -685,6 +685,11 @@ class LeanSession(requests.Session):
         description = _describe_tls(bundle, identity.info, is_lean=prefix.startswith(self.origin + "/"),
                                     known_problems=known)
         self.mount(prefix, self._new_adapter(context, description))
+        # From here on a plain adapter mounted over this prefix (or a prefix covering it) is refused
+        # like one over the Lean origin: it would drop this certificate and CA without a word.
+        guarded = self.__dict__.get("_guarded_origins")
+        if guarded is not None:
+            self._guarded_origins = guarded | {Origin.of(prefix)}
         return identity.info
 
     def reload_certificates(

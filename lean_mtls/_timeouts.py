@@ -11,6 +11,7 @@ read timeout is the budget for the whole answer (see :mod:`lean_mtls._reading`).
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 from typing import Any
@@ -31,9 +32,13 @@ _ADVICE = (
 
 def seconds(value: object) -> float | None:
     """``value`` as seconds when it is a finite number in (0, MAX_TIMEOUT], else ``None``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    # Decimal is a number of seconds too (numbers.Real leaves it out only for exactness reasons).
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, decimal.Decimal)):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except ValueError:  # Decimal("sNaN")
+        return None
     if not math.isfinite(number) or number <= 0 or number > MAX_TIMEOUT:
         return None
     return number
@@ -79,9 +84,12 @@ def _why(part: object) -> str:
         return "None means wait for ever"
     if isinstance(part, bool):
         return "a bool is not a number of seconds"
-    if not isinstance(part, numbers.Real):
+    if not isinstance(part, (numbers.Real, decimal.Decimal)):
         return "not a number"
-    number = float(part)
+    try:
+        number = float(part)
+    except ValueError:
+        return "not a number"
     if math.isnan(number):
         return "not a number"
     if math.isinf(number):

@@ -79,3 +79,18 @@ def test_pytest_recording_with_the_plugin(tmp_path: Path) -> None:
         assert "lean-app-token" not in text.lower() and "authorization" not in text.lower()
     token_answer = yaml.safe_load(written["oauth.yaml"])["interactions"][0]["response"]["body"]["string"]
     assert '"access_token": "<redacted>"' in token_answer
+
+
+def test_lean_vcr_config_scrubs_credentials_echoed_in_response_headers(server: MTLSServer,
+                                                                       client_files: ClientFiles,
+                                                                       tmp_path: Path) -> None:
+    # A gateway echoing the request's token in response headers (BREAK-10 finding 11).
+    server.set_handler(lambda r: Reply(200, {"ok": True}, {"X-Echo": r.headers.get("lean-app-token", ""),
+                                                           "X-Debug": f"token={r.headers.get('lean-app-token')}"}))
+    cassette = tmp_path / "echo.yaml"
+    with vcr.use_cassette(str(cassette), record_mode="once", **lean_vcr_config()), \
+            build(server, client_files) as session:
+        assert session.get("/x").json() == {"ok": True}
+    text = cassette.read_text()
+    assert APP_TOKEN not in text
+    assert "X-Echo" in text and "token=" in text  # the headers are kept, their secret values are not

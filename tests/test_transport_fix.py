@@ -413,3 +413,55 @@ def test_a_memoryview_body_is_retried_in_full(raw_server: Callable[..., RawTLSSe
     with session_for(server.url, client_files, retries=RetryNoWait) as session:
         assert session.put("/x", data=memoryview(b"helloworld")).json() == {"got": "helloworld"}
     assert len(server.requests) == 2
+
+
+# ----------------------------------------------------------------------------- finding 11: errors keep no echoed token
+
+
+def test_an_api_error_keeps_no_echoed_token_in_its_headers(raw_server: Callable[..., RawTLSServer],
+                                                            client_files: ClientFiles) -> None:
+    def script(conn: Connection) -> None:
+        conn.tls.settimeout(0.5)
+        while (request := conn.read_request()) is not None:
+            token = next(line.split(b":", 1)[1].strip() for line in request.split(b"\r\n")
+                         if line.lower().startswith(b"lean-app-token:"))
+            conn.send(response(404, b'{"status": "ENTITY_NOT_FOUND"}',
+                               headers=["Content-Type: application/json", f"X-Echo: {token.decode()}",
+                                        f"X-Debug: seen token={token.decode()}"]))
+
+    server = raw_server(answering(OK))
+    server = raw_server(script)
+    with session_for(server.url, client_files) as session, pytest.raises(errors.NotFoundError) as info:
+        session.request_json("GET", "/customers/v1/1")
+    error = info.value
+    assert APP_TOKEN not in repr(dict(error.headers)) and APP_TOKEN not in str(error)
+    assert "X-Echo" in error.headers and error.headers["X-Debug"].startswith("seen token=")
+
+
+# ----------------------------------------------------------------------------- finding 14: Decimal timeouts
+
+
+@pytest.mark.parametrize("timeout", [__import__("decimal").Decimal("2"), (__import__("decimal").Decimal("1.5"), 3),
+                                     __import__("fractions").Fraction(5, 2)])
+def test_decimal_and_fraction_timeouts_are_numbers(raw_server: Callable[..., RawTLSServer],
+                                                   client_files: ClientFiles, timeout: Any) -> None:
+    server = raw_server(answering(OK))
+    with session_for(server.url, client_files, timeout=timeout) as session:
+        assert session.get("/x", timeout=timeout).json() == {"ok": True}
+
+
+# -------------------------------------------------------------- finding 10: mounts over mount_certificate
+
+
+def test_a_plain_mount_over_a_mount_certificate_origin_is_refused(raw_server: Callable[..., RawTLSServer],
+                                                                  client_files: ClientFiles) -> None:
+    lean, other = raw_server(answering(OK)), raw_server(answering(OK))
+    with session_for(lean.url, client_files, allow_other_origins=True) as session:
+        session.mount_certificate(other.url, cert=client_files.cert, key=client_files.key, ca=client_files.ca)
+        host = other.url.split("://", 1)[1]
+        for prefix in (other.url + "/", other.url, other.url + "/banks/", f"HTTPS://{host}/", "https://"):
+            with pytest.raises(errors.ConfigurationError) as info:
+                session.mount(prefix, requests.adapters.HTTPAdapter())
+            assert "mount_certificate" in str(info.value)
+        assert session.get(other.url + "/z").json() == {"ok": True}  # still over the mounted certificate
+    assert other.requests and lean.requests == []

@@ -61,6 +61,14 @@ def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     headers = response.get("headers") or {}
     for name in [n for n in headers if is_sensitive_header(n)]:
         del headers[name]
+    # A server (or gateway) may echo a credential in any header (X-Echo, a debug header):
+    # every value is scrubbed of the live secrets, as bodies are.
+    for name in list(headers):
+        value = headers[name]
+        if isinstance(value, list):
+            headers[name] = [scrub(v) if isinstance(v, str) else v for v in value]
+        elif isinstance(value, str):
+            headers[name] = scrub(value)
     body = response.get("body") or {}
     if body.get("string"):
         content_type = next((v[0] if isinstance(v, list) and v else v for k, v in headers.items()

@@ -571,7 +571,8 @@ def describe_tls_failure(
     reason = (getattr(error, "reason", None) or "").upper()
     ca = description.ca_source if description else "the configured CA"
     if isinstance(error, ssl.SSLCertVerificationError) or reason == "CERTIFICATE_VERIFY_FAILED":
-        detail = getattr(error, "verify_message", None) or reason or str(error)
+        # OpenSSL's verify messages may end with a period ("... not valid for 'localhost'.").
+        detail = str(getattr(error, "verify_message", None) or reason or str(error)).rstrip(". ")
         advice = (
             "Use Lean's certificate chain for this environment (lean_public_cert_chain.pem from the "
             "developer portal) as ca=, and check the host."

@@ -465,3 +465,17 @@ def test_a_plain_mount_over_a_mount_certificate_origin_is_refused(raw_server: Ca
             assert "mount_certificate" in str(info.value)
         assert session.get(other.url + "/z").json() == {"ok": True}  # still over the mounted certificate
     assert other.requests and lean.requests == []
+
+
+# ----------------------------------------------------------------------------- finding 14: message wording
+
+
+def test_the_hostname_mismatch_message_has_one_period(server_ca: trustme.CA, client_root: trustme.CA,
+                                                      client_files: ClientFiles) -> None:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ca.issue_cert("other.example").configure_cert(context)
+    with RawTLSServer(context, answering(OK)) as server, session_for(server.url, client_files) as session, \
+            pytest.raises(errors.LeanTLSError) as info:
+        session.get("/x")
+    assert info.value.code == "server-not-trusted"
+    assert ".." not in str(info.value)

@@ -20,10 +20,18 @@ import time
 from lean_mtls._logging import RedactingFilter
 from lean_mtls._secrets import Secret
 
+#: The common record, and one that takes the decoding path (percent-escapes, a JSON escape, a line
+#: break: a quoted URL and a gateway's body), so both costs are seen.
+MESSAGES = {
+    "plain": "GET /data/v2/accounts/%s/transactions -> 200 in %d ms (request id %s)",
+    "escaped": "GET /data/v2/accounts/%s/transactions?q=a%%20b%%2Fc -> 502 in %d ms (request id %s)\n"
+               'body: {"message":"upstream \\u0026 gateway said &#38; no","trace":"x\\ny"}',
+}
 
-def per_record_us(records: int) -> float:
+
+def per_record_us(records: int, kind: str = "plain") -> float:
     log_filter = RedactingFilter()
-    message = "GET /data/v2/accounts/%s/transactions -> 200 in %d ms (request id %s)"
+    message = MESSAGES[kind]
     best = float("inf")
     for _ in range(3):  # best of three: the least disturbed by other processes
         started = time.perf_counter()
@@ -49,9 +57,11 @@ def main() -> None:
         while fetched < target:  # what ClientCredentialsAuth does on each refresh
             current = Secret(f"eyJhbGciOiJSUzI1NiJ9.eyJqdGkiOiJ{fetched:08d}fQ.sig-{fetched:08d}")
             fetched += 1
-        cost = per_record_us(args.records)
-        baseline = baseline or cost
-        print(f"tokens fetched {fetched:>7}: {cost:9.1f} us per record  ({cost / baseline:6.2f}x the 0-token cost)")
+        costs = {kind: per_record_us(args.records, kind) for kind in MESSAGES}
+        baseline = baseline or costs["plain"]
+        print(f"tokens fetched {fetched:>7}: " + "; ".join(
+            f"{kind} {cost:7.1f} us per record ({cost / baseline:5.2f}x the 0-token plain cost)"
+            for kind, cost in costs.items()))
     del app_token, client_secret, current
 
 

@@ -15,9 +15,11 @@ Everything else in the SDK asks this module:
   standard and URL-safe with or without padding, also inside a longer base64
   run such as a ``Basic`` credential; percent-encoded as ``quote`` and
   ``quote_plus`` / form encoding, with upper- or lower-case hex; JSON string
-  escaping, also with ``\\/``; HTML escaping; Python ``repr`` escaping),
-  private-key PEM blocks (also base64-wrapped), and the values that follow a
-  sensitive header or field name.
+  escaping, also with ``\\/``; HTML escaping; Python ``repr`` escaping; hex),
+  also after decoding the text the way a gateway may re-spell an echo (every
+  byte percent-encoded, HTML entities, ``\\uXXXX``/``\\xXX`` escapes, line
+  breaks removed: see :func:`_decoded_spans`), private-key PEM blocks (also
+  base64-wrapped), and the values that follow a sensitive header or field name.
 
 Why live secrets only: a long-running worker fetches an OAuth token every
 hour; scanning every log record for every token ever fetched made logging
@@ -32,6 +34,7 @@ unpins it.
 from __future__ import annotations
 
 import base64
+import bisect
 import html
 import itertools
 import json
@@ -89,7 +92,7 @@ def _name_value_pattern() -> re.Pattern[str]:
     # optional auth scheme, then the value up to a delimiter.
     return re.compile(
         rf"(?i)(\b(?:{alternatives})[\"']?\s*(?::|=|%3A|%3D)\s*(?:\\?[\"'])?(?:{_SCHEMES}\s+)?)"
-        r"[^\s\"',&;}<>\\]+"
+        r"(?:\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|\\/|&#[xX]?[0-9A-Fa-f]{1,7};|[^\s\"',&;}<>\\])+"
     )
 
 
@@ -324,6 +327,8 @@ def spellings(value: str) -> set[str]:
         json.dumps(value)[1:-1].replace("/", "\\/"),
         html.escape(value),
         repr(value)[1:-1],
+        value.encode("utf-8").hex(),
+        value.encode("utf-8").hex().upper(),
     }
     found |= _base64_cores(value.encode("utf-8"))
     return {s for s in found if len(s) >= MIN_SCRUB_LENGTH}
@@ -358,6 +363,143 @@ def _known_pattern() -> re.Pattern[str] | None:
     return pattern
 
 
+# --------------------------------------------------------------------------- decoded views
+
+#: One escaped character (percent, JSON/Python backslash, HTML numeric or named entity), or a
+#: line break with the blanks after it (a folded header, base64 wrapped at any column).  Every
+#: alternative starts with one of a few characters, so the scan skips ordinary text at C speed.
+_ESCAPE = re.compile(
+    r"%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|\\[/\\\"'bfnrt]"
+    r"|&#[0-9]{1,7};?|&#[xX][0-9A-Fa-f]{1,6};?|&(?:amp|lt|gt|quot|apos|sol|plus|equals|percnt);"
+    r"|[\r\n]\s*"
+)
+#: Cheap test for "this text may hold an escaped or wrapped spelling" (the slow path).
+_ESCAPE_HINTS = ("%", "\\", "&", "\n", "\r")
+_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'", "sol": "/", "plus": "+", "equals": "=",
+          "percnt": "%"}
+#: Escaped line breaks are dropped like real ones (a JSON-quoted folded header or wrapped base64).
+_BACKSLASHED = {"/": "/", "\\": "\\", '"': '"', "'": "'", "b": "\b", "f": "\f", "n": "", "r": "", "t": "\t"}
+
+
+def _unescape(token: str) -> str:
+    """The character ``token`` spells ("" for a line break and its blanks)."""
+    first = token[0]
+    try:
+        if first == "%":
+            return chr(int(token[1:], 16))
+        if first == "\\":
+            if token[1] in "ux":
+                return chr(int(token[2:], 16))
+            return _BACKSLASHED[token[1]]
+        if first == "&":
+            body = token[1:].rstrip(";")
+            if body[:2] in ("#x", "#X"):
+                return chr(int(body[2:], 16))
+            if body[:1] == "#":
+                return chr(int(body[1:]))
+            return _NAMED[body]
+    except (ValueError, OverflowError, KeyError):
+        return token
+    return ""  # a line break with the blanks around it, or an escaped one
+
+
+def _unescape_match(match: re.Match[str]) -> str:
+    return _unescape(match.group())
+
+
+class _View:
+    """``text`` with every escape decoded and line breaks dropped, and a map from each
+    character of the view back to the span of ``text`` it came from."""
+
+    __slots__ = ("ends", "literal", "origins", "starts", "text")
+
+    def __init__(self, text: str) -> None:
+        pieces: list[str] = []
+        self.starts: list[int] = []  # view offset where each segment begins
+        self.origins: list[tuple[int, int]] = []  # the segment's span in the source text
+        self.literal: list[bool] = []
+        position = length = 0
+        for match in _ESCAPE.finditer(text):
+            start, end = match.span()
+            if start > position:
+                self._segment(pieces, text[position:start], length, position, start, literal=True)
+                length += start - position
+            decoded = _unescape(match.group())
+            if decoded:
+                self._segment(pieces, decoded, length, start, end, literal=False)
+                length += len(decoded)
+            position = end
+        if position < len(text):
+            self._segment(pieces, text[position:], length, position, len(text), literal=True)
+        self.text = "".join(pieces)
+
+    def _segment(self, pieces: list[str], piece: str, at: int, start: int, end: int, *, literal: bool) -> None:
+        pieces.append(piece)
+        self.starts.append(at)
+        self.origins.append((start, end))
+        self.literal.append(literal)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The source span of the view's ``[start, end)``."""
+        return self._at(start)[0], self._at(end - 1)[1]
+
+    def _at(self, offset: int) -> tuple[int, int]:
+        index = bisect.bisect_right(self.starts, offset) - 1
+        origin = self.origins[index]
+        if self.literal[index]:
+            where = origin[0] + offset - self.starts[index]
+            return where, where + 1
+        return origin
+
+
+def _decoded_spans(text: str, patterns: list[re.Pattern[str]]) -> list[tuple[int, int]]:
+    """Spans of ``text`` that spell a secret once decoded: percent-encoding (every byte, also
+    twice), JSON ``\\uXXXX`` (Go's ``\\u0026``), Python ``\\xXX``, HTML entities, and with line
+    breaks removed (header folding, base64 wrapped at any column)."""
+    # First the decoded texts alone (C speed); the offset maps only when a secret is in one.
+    decoded: list[str] = []
+    current = text
+    for level in range(2):  # twice: form encoding percent-encoded again by a gateway
+        if level and not _ESCAPE.search(current):
+            break
+        following = _ESCAPE.sub(_unescape_match, current)
+        if following == current:
+            break
+        decoded.append(following)
+        current = following
+    if not any(pattern.search(level) for level in decoded for pattern in patterns):
+        return []
+    views: list[_View] = []
+    current = text
+    for _ in decoded:
+        views.append(_View(current))
+        current = views[-1].text
+    spans: list[tuple[int, int]] = []
+    for depth in range(len(views), 0, -1):
+        text_here = views[depth - 1].text
+        for pattern in patterns:
+            for match in pattern.finditer(text_here):
+                start, end = match.span()
+                for view in reversed(views[:depth]):
+                    start, end = view.span(start, end)
+                spans.append((start, end))
+    return spans
+
+
+def _redact_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    pieces: list[str] = []
+    position = 0
+    for start, end in sorted(spans):
+        if end <= position:
+            continue
+        start = max(start, position)
+        pieces.append(text[position:start])
+        pieces.append(REDACTED)
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
 # --------------------------------------------------------------------------- scrubbing
 
 
@@ -371,13 +513,13 @@ def scrub(text: str, also: Iterable[str] = ()) -> str:
     if any(hint in text for hint in _B64_PEM_HINTS):
         text = _B64_PEM.sub(REDACTED, text)
     extra = frozenset(v for v in also if isinstance(v, str) and len(v) >= MIN_SCRUB_LENGTH) if also else None
-    if extra:
-        pattern = _pattern_for(extra)
-        if pattern is not None:
-            text = pattern.sub(REDACTED, text)
-    pattern = _known_pattern()
-    if pattern is not None:
+    patterns = [p for p in (_pattern_for(extra) if extra else None, _known_pattern()) if p is not None]
+    for pattern in patterns:
         text = pattern.sub(REDACTED, text)
+    if patterns and any(hint in text for hint in _ESCAPE_HINTS):
+        spans = _decoded_spans(text, patterns)
+        if spans:
+            text = _redact_spans(text, spans)
     lowered = text.lower()
     for hint in _NAME_HINTS:
         if hint in lowered:

@@ -7,7 +7,10 @@ through the output channel named in the finding and looks for every spelling
 
 from __future__ import annotations
 
+import base64
+import html
 import http.client
+import json
 import pickle
 import pprint
 import socket
@@ -16,6 +19,7 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 import requests
@@ -24,7 +28,7 @@ import trustme
 from lean_mtls import ConfigurationError, LeanError, LeanSession
 from lean_mtls._auth import AppTokenAuth, ClientCredentialsAuth
 from lean_mtls._environments import Origin
-from lean_mtls._secrets import MIN_CREDENTIAL_LENGTH, spellings
+from lean_mtls._secrets import MIN_CREDENTIAL_LENGTH, REDACTED, Secret, scrub, spellings
 from lean_mtls.errors import InvalidResponseError
 from lean_mtls.testing import MTLSServer, RecordedRequest, Reply
 
@@ -333,3 +337,110 @@ def test_every_decision_by_host_decodes_percent(spelling: str) -> None:
     auth = AppTokenAuth(APP_TOKEN, origins=["https://api.leantech.me"])
     assert auth.applies_to(spelling)
 
+
+
+# ---------------------------------------------------------------- finding 5: every spelling, decoded
+
+
+ECHOED = "Ab+c/dE=f&g7<hJ9>kLmN0pQ"  # every character that escapes differently somewhere
+
+
+def _go_json(value: str) -> str:  # Go's encoding/json default: & < > as \u0026 \u003c \u003e
+    return json.dumps(value)[1:-1].replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def _wrapped(text: str, column: int) -> str:
+    return "\n".join(text[i:i + column] for i in range(0, len(text), column))
+
+
+def encoded_spellings(value: str) -> dict[str, str]:
+    raw = value.encode()
+    b64 = base64.b64encode(raw).decode()
+    embedded = base64.b64encode(b"client:" + raw + b":tail").decode()
+    cases = {
+        "percent every byte": "".join(f"%{c:02X}" for c in raw),
+        "percent every byte lower": "".join(f"%{c:02x}" for c in raw),
+        "percent every byte twice": "".join(f"%25{c:02X}" for c in raw),
+        "html decimal": "".join(f"&#{c};" for c in raw),
+        "html hex": "".join(f"&#x{c:x};" for c in raw),
+        "html minimal": html.escape(value).replace("&amp;", "&#38;"),
+        "json \\u every char": "".join(f"\\u{c:04x}" for c in raw),
+        "python \\x every char": "".join(f"\\x{c:02x}" for c in raw),
+        "go json": _go_json(value),
+        "hex": raw.hex(),
+        "HEX": raw.hex().upper(),
+        "crlf space split": value[:9] + "\r\n " + value[9:],
+        "lf split": value[:5] + "\n" + value[5:],
+        "json-escaped crlf split": value[:9] + "\\r\\n" + value[9:],
+        "mime base64": base64.encodebytes((("client:" + value) * 3).encode()).decode(),
+    }
+    for column in (4, 7, 8, 10, 16, 64, 76):
+        cases[f"base64 wrapped at {column}"] = _wrapped(b64, column)
+        cases[f"embedded base64 wrapped at {column}"] = _wrapped(embedded, column)
+    return cases
+
+
+def secret_survives(out: str, value: str, encoded: str) -> bool:
+    """The secret can be read back from ``out``: the spelling itself, or its decoding."""
+    if encoded in out or value in out:
+        return True
+    joined = "".join(out.split())
+    return any(s in joined for s in spellings(value) if len(s) >= 8)
+
+
+@pytest.mark.parametrize(("name", "encoded"), sorted(encoded_spellings(ECHOED).items()))
+def test_scrub_decodes_every_spelling(name: str, encoded: str) -> None:
+    secret = Secret(ECHOED)
+    for template in ("echo: {}", '{{"detail":"{}"}}', "{}", "<secret>{}</secret>", "x={}&y=1"):
+        text = template.format(encoded)
+        out = scrub(text)
+        assert not secret_survives(out, ECHOED, encoded), (name, template, out)
+        assert REDACTED in out
+    del secret
+
+
+@pytest.mark.parametrize(("name", "encoded"), sorted(encoded_spellings(ECHOED).items()))
+def test_scrub_also_values_are_decoded_too(name: str, encoded: str) -> None:
+    out = scrub(f"gateway echo: {encoded} end", also=[ECHOED])
+    assert not secret_survives(out, ECHOED, encoded) and out.endswith(" end")
+
+
+def test_go_escaped_value_after_a_sensitive_name_is_redacted_whole() -> None:
+    unknown = "Zz+unknown&secret<value>-1"  # not registered: only the name=value rule can catch it
+    text = '{"error":"invalid_client","client_secret":"' + _go_json(unknown) + '"}'
+    out = scrub(text)
+    assert "unknown" not in out and "value" not in out.split("client_secret")[1], out
+
+
+def test_ordinary_text_is_left_alone() -> None:
+    secret = Secret(ECHOED)
+    for text in ("GET /banks/v1/?q=a%20b&page=2 -> 200", "line one\nline two\r\n  indented",
+                 'path \\u00e9 and &amp; entities &#38; stay', "deadbeef" * 4):
+        assert scrub(text) == text
+    del secret
+
+
+@pytest.mark.parametrize("mode", ["go json", "hex", "percent every byte", "mime base64", "html decimal",
+                                  "json \\u every char", "crlf space split", "base64 wrapped at 7"])
+def test_gateway_echo_is_redacted_from_message_and_error_body(server: MTLSServer, plain: requests.Session,
+                                                              mode: str) -> None:
+    """End to end: the token endpoint answers 401 echoing client_secret in ``mode``."""
+    secret = "Ab+c/dE=f&g7<hJ9>kLmN0pQ"
+
+    def echo(request: RecordedRequest) -> Reply:
+        sent = dict(parse_qsl(request.body.decode()))["client_secret"]
+        encoded = encoded_spellings(sent)[mode]
+        return Reply(401, {"error": "invalid_client", "error_description": "bad secret " + encoded,
+                           "detail": {"echo": [encoded]}})
+
+    token_server(server, echo)
+    auth = ClientCredentialsAuth(APP_TOKEN, secret, token_url=server.url + "/oauth2/token",
+                                 origins=[server.url], token_session=plain)
+    with pytest.raises(LeanError) as caught:
+        auth.token()
+    error: Any = caught.value
+    encoded = encoded_spellings(secret)[mode]
+    for where, text in {"message": str(error), "args": repr(error.args), "body": json.dumps(error.body),
+                        "body repr": repr(error.body), "response": error.response.text,
+                        "pickle": repr(pickle.dumps(error))}.items():
+        assert not secret_survives(text, secret, encoded), (where, text)

@@ -444,3 +444,38 @@ def test_gateway_echo_is_redacted_from_message_and_error_body(server: MTLSServer
                         "body repr": repr(error.body), "response": error.response.text,
                         "pickle": repr(pickle.dumps(error))}.items():
         assert not secret_survives(text, secret, encoded), (where, text)
+
+
+# ---------------------------------------------------------------- finding 6: non-Latin-1 header values
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    found: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and len(found) < 10:
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("x-api-key", "PARTNER-KEY-abcdef123\u2019"),
+    ("Cookie", "sid=SESSIONID-abcdef123\u00e9\u2019"),
+    ("Proxy-Authorization", "Basic UEFSVE5FUi1hYmNkZWYxMjM\u2019"),
+    ("lean-correlation-id", "caf\u00e9-correlation-\u2019"),
+    ("X-Partner-Token", "\u201cPARTNER-TOK-abcdef123\u201d"),
+])
+def test_non_latin1_header_value_is_not_reachable_from_the_error(server: MTLSServer, client_files: ClientFiles,
+                                                                   name: str, value: str) -> None:
+    server.set_handler(lambda request: Reply(200, {"ok": True}))
+    core = value.strip("\u2019\u201c\u201d\u00e9")[:12]
+    with LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, ca=client_files.ca,
+                     base_url=server.url, retries=0) as session, pytest.raises(LeanError) as caught:
+        session.request_json("GET", "/banks/v1/", headers={name: value})
+    error = caught.value
+    assert isinstance(error, requests.RequestException)
+    for link in _chain(error):  # no UnicodeEncodeError whose .object holds the whole header block
+        shown = repr(getattr(link, "object", "")) + repr(link.args) + str(link)
+        assert core not in shown, type(link).__name__
+    assert core not in repr(pickle.dumps(error))
+    assert server.requests == []  # refused before anything was sent

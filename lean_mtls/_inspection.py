@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._credentials import (
     EXPIRY_WARNING_DAYS,
@@ -189,6 +189,20 @@ class Examined(NamedTuple):
         return f"Examined({self.inspection.certificate.subject!r}, key=<redacted>)"
 
 
+#: The only curves TLS 1.3 signature schemes name for ECDSA (RFC 8446 section 4.2.3).
+_TLS13_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1"})
+
+
+def _curve_tls13_cannot_sign(private_key: Any) -> str | None:
+    """The name of ``private_key``'s EC curve when TLS 1.3 has no signature scheme for it
+    (brainpool, secp256k1, ...), else ``None``."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    if isinstance(private_key, ec.EllipticCurvePrivateKey) and private_key.curve.name not in _TLS13_CURVES:
+        return str(private_key.curve.name)
+    return None
+
+
 def examine(
     parsed_cert: _Parsed,
     parsed_key: _Parsed | None,
@@ -257,6 +271,16 @@ def examine(
             f"The certificate {info.subject!r} is not allowed for TLS client authentication (its Extended "
             "Key Usage leaves out clientAuth), so servers refuse it: it is not a client certificate (a "
             "server certificate?). Use the app certificate from Lean's developer portal.",
+        ))
+
+    curve = _curve_tls13_cannot_sign(private_key)
+    if curve is not None:
+        problems.append(CredentialFinding(
+            "key-curve-not-tls13",
+            f"The private key in {key_label} is on the EC curve {curve}, which TLS 1.3 cannot sign with "
+            "(RFC 8446 allows ECDSA only on secp256r1, secp384r1 and secp521r1): OpenSSL loads the key, but "
+            "under TLS 1.3 it sends no usable client certificate and the server refuses the connection. Ask "
+            "for a certificate on P-256 or P-384 (or an RSA key).",
         ))
 
     in_cert_file = {c.tbs_certificate_bytes for c in parsed_cert.certificates}

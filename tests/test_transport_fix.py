@@ -479,3 +479,40 @@ def test_the_hostname_mismatch_message_has_one_period(server_ca: trustme.CA, cli
         session.get("/x")
     assert info.value.code == "server-not-trusted"
     assert ".." not in str(info.value)
+
+
+# ----------------------------------------------------------------------------- finding 13: curves TLS 1.3 cannot sign
+
+
+@pytest.mark.parametrize("curve", ["brainpoolP256r1", "secp256k1"])
+def test_a_key_on_a_curve_tls13_cannot_sign_is_named_at_construction_and_on_rejection(
+        raw_server: Callable[..., RawTLSServer], client_root: trustme.CA, client_files: ClientFiles,
+        tmp_path: Any, curve: str) -> None:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    curves: dict[str, type[ec.EllipticCurve]] = {"brainpoolP256r1": ec.BrainpoolP256R1, "secp256k1": ec.SECP256K1}
+    key = ec.generate_private_key(curves[curve]())
+    issuer_key = serialization.load_pem_private_key(client_root.private_key_pem.bytes(), None)
+    issuer = x509.load_pem_x509_certificate(client_root.cert_pem.bytes())
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "app")]))
+            .issuer_name(issuer.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=90))
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(issuer_key, hashes.SHA256()))  # type: ignore[arg-type]
+    cert_path, key_path = tmp_path / "c.pem", tmp_path / "k.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    server = raw_server(answering(OK))
+    with pytest.warns(errors.CertificateWarning, match=f"{curve}.*TLS 1.3"):
+        session = LeanSession(APP_TOKEN, cert=cert_path, key=key_path, ca=client_files.ca, base_url=server.url,
+                              retries=0, timeout=(5, 5))
+    with session, pytest.raises(errors.LeanTLSError) as info:
+        session.get("/x")
+    assert curve in str(info.value)

@@ -76,7 +76,7 @@ from ._retry import (
     idempotency_key_of,
 )
 from ._secrets import Secret, SecretBytes, is_sensitive_header, scrub, values_in_request
-from ._settings import from_env_hint, read_settings
+from ._settings import check_credentials, from_env_hint, read_settings
 from ._timeouts import check_timeout, seconds
 from ._tls import build_ssl_context
 from ._version import __version__
@@ -794,15 +794,25 @@ class LeanSession(requests.Session):
         Raises :class:`~lean_mtls.errors.ConfigurationError` naming the
         variable when a value is unusable (e.g. ``LEAN_ENVIRONMENT=prod``).
         """
-        kwargs = cls.settings_from_env(environ, **overrides)
-        if not kwargs.get("app_token") and not kwargs.get("client_id"):
-            raise ConfigurationError(
-                "LEAN_APP_TOKEN is not set: LeanSession.from_env() needs the app token from the developer "
-                "portal (or LEAN_CLIENT_ID and LEAN_CLIENT_SECRET for OAuth).",
-                code="missing-conf",
-            )
+        kwargs = cls.check_env(environ, **overrides)
         app_token = kwargs.pop("app_token", None)
         return cls(app_token, **kwargs)
+
+    @classmethod
+    def check_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> dict[str, Any]:
+        """Every check :meth:`from_env` makes before reading files, without building a session.
+
+        :meth:`settings_from_env` plus the credentials the auth mode needs:
+        ``LEAN_APP_TOKEN`` (or ``LEAN_CLIENT_ID``/``LEAN_CLIENT_SECRET`` with
+        ``LEAN_AUTH=oauth``), present and free of pasted quotes or control
+        characters.  Returns the constructor keywords; raises
+        :class:`~lean_mtls.errors.ConfigurationError` with the very message
+        :meth:`from_env` would raise.  ``lean-mtls check`` uses it, so the doctor
+        never calls healthy a configuration on which the application cannot start.
+        """
+        kwargs = cls.settings_from_env(environ, **overrides)
+        check_credentials(kwargs, overrides)
+        return kwargs
 
     @classmethod
     def settings_from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> dict[str, Any]:

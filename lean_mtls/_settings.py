@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from ._environments import (
     AuthMode,
@@ -25,7 +25,7 @@ from ._environments import (
 )
 from .errors import ConfigurationError
 
-__all__ = ["ENV_VARS", "from_env_hint", "read_settings"]
+__all__ = ["ENV_VARS", "check_credentials", "from_env_hint", "read_settings"]
 
 #: Constructor keyword -> the variable ``LeanSession.from_env()`` reads it from.
 ENV_VARS = {
@@ -43,6 +43,7 @@ ENV_VARS = {
     "base_url": "LEAN_BASE_URL",
     "auth_url": "LEAN_AUTH_URL",
 }
+
 
 def from_env_hint(name: str) -> str:
     """What a constructor message says about the variable for keyword ``name``:
@@ -124,3 +125,63 @@ def _check_hosts(settings: Mapping[str, Any], from_env: Mapping[str, Any], overr
         if any(name in overrides for name in _CHECKS):
             raise  # the caller's own keywords: the constructor's message as it is
         raise ConfigurationError(_in_env_terms(error.message), code=error.code) from None
+
+
+#: The credentials :func:`check_credentials` looks at.
+_CREDENTIALS = ("app_token", "client_id", "client_secret")
+
+
+def _auth_mode(settings: Mapping[str, Any]) -> AuthMode:
+    auth = settings.get("auth")
+    if auth is not None:
+        return parse_auth_mode(auth)
+    return AuthMode.OAUTH if settings.get("client_secret") is not None else AuthMode.APP_TOKEN
+
+
+def check_credentials(settings: Mapping[str, Any], overrides: Mapping[str, Any] = {}) -> None:
+    """Raise :class:`ConfigurationError` when ``settings`` (from
+    :func:`read_settings`) lack the credentials their auth mode needs, or hold
+    one the constructor would refuse (a pasted quote, a control character).
+
+    :meth:`LeanSession.from_env` calls it before building the session and
+    ``lean-mtls check`` calls it without building one, so the doctor never
+    calls healthy a configuration on which the application cannot start
+    (no ``LEAN_APP_TOKEN``; ``LEAN_AUTH=oauth`` without ``LEAN_CLIENT_SECRET``).
+    Never echoes a value.
+    """
+    from ._auth import AppTokenAuth, ClientCredentialsAuth  # _auth imports this module
+
+    mode = _auth_mode(settings)
+    # Kept as given (a Secret stays a Secret); "" for absent.
+    app_token, client_id, client_secret = (cast(str, settings.get(name) or "") for name in _CREDENTIALS)
+    if not app_token and not (mode is AuthMode.OAUTH and client_id):
+        raise ConfigurationError(
+            "LEAN_APP_TOKEN is not set: LeanSession.from_env() needs the app token from the developer "
+            "portal (or LEAN_CLIENT_ID and LEAN_CLIENT_SECRET for OAuth).",
+            code="missing-conf",
+        )
+    if mode is AuthMode.APP_TOKEN and settings.get("client_secret") is not None:
+        raise ConfigurationError(
+            "LEAN_CLIENT_SECRET is only used with LEAN_AUTH=oauth: unset it, or set LEAN_AUTH=oauth.",
+            code="missing-conf",
+        )
+    if mode is AuthMode.OAUTH and not client_secret:
+        raise ConfigurationError(
+            "LEAN_CLIENT_SECRET is not set: LEAN_AUTH=oauth needs the OAuth client secret from the developer "
+            "portal (and LEAN_CLIENT_ID, or LEAN_APP_TOKEN as the Application ID).",
+            code="missing-conf",
+        )
+    origin = "https://lean.invalid"  # the auth objects check the values; no request is made
+    try:
+        if mode is AuthMode.OAUTH:
+            ClientCredentialsAuth(client_id or app_token, client_secret, token_url=origin + "/oauth2/token",
+                                  origins=[origin])
+        else:
+            AppTokenAuth(app_token, origins=[origin])
+    except ConfigurationError as error:
+        if any(name in overrides for name in _CREDENTIALS):
+            raise
+        name = next((n for n in _CREDENTIALS if error.message.startswith(n + " ")), None)
+        if name is None:
+            raise
+        raise ConfigurationError(_about_variable(name, error.message), code=error.code) from None

@@ -31,13 +31,19 @@ def fake() -> Iterator[FakeLean]:
 
 def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
         timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """``python -m lean_mtls ARGS`` with no LEAN_* variables but those given."""
+    """``python -m lean_mtls ARGS`` with no LEAN_* variables but those given
+    (and LEAN_APP_TOKEN, which from_env() and so ``check`` require; pass "" to unset it)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("LEAN_")}
-    environ.update(env or {})
+    environ.update(with_token(env))
     return subprocess.run(
         [sys.executable, "-m", "lean_mtls", *args],
         capture_output=True, text=True, env=environ, cwd=cwd, timeout=timeout, check=False,
     )
+
+
+def with_token(env: dict[str, str] | None) -> dict[str, str]:
+    merged = {"LEAN_APP_TOKEN": APP_TOKEN, **(env or {})}
+    return {name: value for name, value in merged.items() if value}
 
 
 def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
@@ -302,7 +308,7 @@ def test_check_unset_password_variable_exits_2(fake: FakeLean) -> None:
 
 
 def test_check_ping_without_token_exits_2(fake: FakeLean) -> None:
-    result = run("check", *files(fake), "--ping", "--base-url", fake.url)
+    result = run("check", *files(fake), "--ping", "--base-url", fake.url, env={"LEAN_APP_TOKEN": ""})
     assert result.returncode == 2
     assert "LEAN_APP_TOKEN" in result.stderr
 
@@ -376,7 +382,7 @@ def test_customers_create_and_get(fake: FakeLean) -> None:
 
 def test_api_commands_without_token_exit_2(fake: FakeLean) -> None:
     env = lean_env(fake)
-    del env["LEAN_APP_TOKEN"]
+    env["LEAN_APP_TOKEN"] = ""
     result = run("banks", "--base-url", fake.url, env=env)
     no_traceback(result)
     assert result.returncode == 2
@@ -451,7 +457,7 @@ def run_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 
     for name in [n for n in os.environ if n.startswith("LEAN_")]:
         monkeypatch.delenv(name)
-    for name, value in env.items():
+    for name, value in with_token(env).items():
         monkeypatch.setenv(name, value)
     code = main(list(args))
     out, err = capsys.readouterr()
@@ -494,6 +500,52 @@ def test_check_refuses_what_from_env_refuses(fake: FakeLean, monkeypatch: pytest
     code, _, err = run_here(monkeypatch, capsys, "banks", env=env)
     assert code == 2 and sdk.value.message in err
     assert "SECRET-in-url" not in sdk.value.message + err + out  # a URL's password or token is never quoted
+
+
+MISSING_CREDENTIALS = [
+    {"LEAN_APP_TOKEN": ""},
+    {"LEAN_APP_TOKEN": "", "LEAN_CLIENT_SECRET": "cs-Xyz9-1"},
+    {"LEAN_AUTH": "oauth"},
+    {"LEAN_AUTH": "oauth", "LEAN_APP_TOKEN": "", "LEAN_CLIENT_ID": "app-id"},
+    {"LEAN_AUTH": "OAuth", "LEAN_CLIENT_SECRET": ""},
+    {"LEAN_CLIENT_ID": "app-id", "LEAN_APP_TOKEN": ""},
+    {"LEAN_AUTH": "app_token", "LEAN_CLIENT_SECRET": "cs-Xyz9-1"},
+    {"LEAN_APP_TOKEN": '"tok-Xyz9-quoted"'},
+    {"LEAN_AUTH": "oauth", "LEAN_CLIENT_SECRET": "cs-Xyz9\u00a0nbsp"},
+]
+
+
+@pytest.mark.parametrize("bad", MISSING_CREDENTIALS, ids=lambda d: ",".join(f"{k}={v}" for k, v in d.items()))
+def test_check_refuses_missing_credentials_like_from_env(fake: FakeLean, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str],
+                                                         bad: dict[str, str]) -> None:
+    """BREAK-12 #1: no token, OAuth without its secret: from_env() cannot start the app, so the
+    doctor (without --ping) exits 2 with from_env()'s words instead of "healthy"."""
+    from lean_mtls import ConfigurationError, LeanSession
+
+    bad = {k: v.encode().decode("unicode_escape") for k, v in bad.items()}
+    env = {"LEAN_CERT": str(fake.cert_file), "LEAN_KEY": str(fake.key_file), "LEAN_CA": str(fake.ca_file), **bad}
+    with pytest.raises(ConfigurationError) as sdk:
+        LeanSession.from_env(with_token(env))
+    code, out, err = run_here(monkeypatch, capsys, "check", env=env)
+    assert code == 2, out + err
+    from lean_mtls.cli._output import in_cli_terms
+
+    assert err == f"error: {in_cli_terms(sdk.value.message)}\n"  # from_env()'s words, flags for keywords
+    assert "LEAN_" in err and "Xyz9" not in err + out + sdk.value.message
+    code, out, _ = run_here(monkeypatch, capsys, "check", "--json", env=env)
+    assert code == 2 and json.loads(out)["error"]["message"] == in_cli_terms(sdk.value.message)
+
+
+def test_check_accepts_oauth_credentials_from_env_accepts(fake: FakeLean, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from lean_mtls import LeanSession
+
+    env = {"LEAN_CERT": str(fake.cert_file), "LEAN_KEY": str(fake.key_file), "LEAN_CA": str(fake.ca_file),
+           "LEAN_AUTH": "oauth", "LEAN_APP_TOKEN": "", "LEAN_CLIENT_ID": "app-id", "LEAN_CLIENT_SECRET": "cs"}
+    LeanSession.from_env(with_token(env)).close()
+    code, out, err = run_here(monkeypatch, capsys, "check", env=env)
+    assert code == 0, out + err
 
 
 @pytest.mark.parametrize("good", [

@@ -88,10 +88,6 @@ class CLISettings:
     #: What :meth:`LeanSession.settings_from_env` made of them (checked).
     kwargs: dict[str, Any]
 
-    @property
-    def app_token_flag(self) -> str:
-        return self.flagged.get("LEAN_APP_TOKEN", "LEAN_APP_TOKEN")
-
     def explain(self, error: Exception) -> str:
         """An SDK error's message in the command line's terms."""
         message = error.message if isinstance(error, ConfigurationError) else str(error)
@@ -100,12 +96,6 @@ class CLISettings:
     def session(self, **overrides: Any) -> LeanSession:
         """``LeanSession.from_env`` on these variables; raises a ``ConfigurationError``
         in command-line terms when the SDK refuses them."""
-        if not self.kwargs.get("app_token") and not self.kwargs.get("client_id"):
-            raise ConfigurationError(
-                f"No app token: set {self.app_token_flag} to the app token from Lean's developer portal "
-                "(or name another variable with --app-token-env).",
-                code="missing-conf",
-            )
         try:
             return LeanSession.from_env(self.environ, **overrides)
         except ConfigurationError as error:
@@ -158,7 +148,10 @@ def read_cli_settings(args: argparse.Namespace, environ: Mapping[str, str] | Non
             merged.pop(var, None)
     settings = CLISettings(merged, flagged, {})
     try:
-        settings.kwargs = LeanSession.settings_from_env(merged)
+        # Every check from_env() makes before reading files, the credentials
+        # included: a doctor that said "healthy" without the token would tell a
+        # cron job the application can start.
+        settings.kwargs = LeanSession.check_env(merged)
     except ConfigurationError as error:
         raise _retold(error, settings.explain(error)) from None
     return settings

@@ -52,7 +52,8 @@ exit codes (stable, for cron jobs and monitoring):
   2  usage or configuration error: bad flags, a setting the SDK refuses
      (LEAN_ENVIRONMENT, LEAN_REGION, LEAN_AUTH, an http:// base URL), missing
      or unreadable file, no certificate or key found, missing key password,
-     unset variable
+     a credential LeanSession.from_env() needs but is not set (LEAN_APP_TOKEN;
+     LEAN_CLIENT_SECRET with LEAN_AUTH=oauth), unset variable
   3  warning only: the certificate expires within --warn-days days
 
 Files come from --cert/--key/--ca or LEAN_CERT/LEAN_KEY/LEAN_CA (a path or the
@@ -252,9 +253,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ConfigurationError as error:
         return _refuse(args, settings.explain(error), error.code)
     if args.ping:
-        if not settings.kwargs.get("app_token") and not settings.kwargs.get("client_id"):
-            return _refuse(args, f"--ping needs the app token: set {settings.app_token_flag} (or name another "
-                                 "variable with --app-token-env).", "missing-conf")
         report.ping = ping(settings, args.timeout)
         _apply_ping(report)
     if args.json:

@@ -1,6 +1,6 @@
 """``to_dataframe``: Lean items (transactions above all) as a pandas ``DataFrame``.
 
-pandas is an optional extra (``pip install 'lean-mtls[pandas]'``) and is
+pandas is an optional extra (the ``[pandas]`` extra, or ``pip install pandas``) and is
 imported only when :func:`to_dataframe` is called, so ``import lean_mtls``
 never pays for it.
 """
@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from ._extras import install_hint
 from .errors import InvalidRequestError
 
 __all__ = ["PANDAS_HINT", "to_dataframe"]
 
 #: What to run when pandas is missing.
-PANDAS_HINT = "pip install 'lean-mtls[pandas]'"
+PANDAS_HINT = install_hint("pandas")
 
 #: Columns that hold Lean ISO 8601 timestamps and become timezone-aware datetimes (UTC).
 DATETIME_COLUMNS = ("booking_date_time", "value_date_time", "date_time", "status_update_date_time")
@@ -189,7 +190,7 @@ def to_dataframe(items: Any) -> Any:
     * every other field is kept as a column as it is (nested objects stay
       Python objects).
 
-    Raises ``ImportError`` naming ``pip install 'lean-mtls[pandas]'`` when
+    Raises ``ImportError`` saying how to install pandas (:data:`PANDAS_HINT`) when
     pandas is not installed.
     """
     rows = [_flatten(item) for item in _rows(items)]  # refuse bad input before asking for pandas

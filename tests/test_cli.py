@@ -98,7 +98,31 @@ def test_demo_without_trustme_says_what_to_install(tmp_path: Path) -> None:
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert "pip install 'lean-mtls[testing]'" in lines[0]
+    assert_installable_hint(lines[0], "trustme", "testing")
+
+
+def assert_installable_hint(message: str, package: str, extra: str) -> None:
+    """BREAK-12 #6: lean-mtls is not on PyPI (README), so no hint may say ``pip install 'lean-mtls[...]'``
+    (it fails, or installs someone else's package); it names the PyPI package and the extra from a clone."""
+    assert "pip install 'lean-mtls" not in message and "pip install lean-mtls" not in message, message
+    assert f"pip install {package}" in message and f"/path/to/lean-mtls[{extra}]" in message, message
+    assert "not on PyPI" in message
+
+
+def test_every_missing_extra_hint_installs_from_a_clone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import lean_mtls
+    from lean_mtls import ConfigurationError
+
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas -> ImportError
+    with pytest.raises(ImportError) as no_pandas:
+        lean_mtls.to_dataframe([{"a": 1}])
+    assert_installable_hint(str(no_pandas.value), "pandas", "pandas")
+    monkeypatch.setitem(sys.modules, "trustme", None)
+    with pytest.raises(ConfigurationError) as no_trustme:
+        FakeLean().start()
+    assert_installable_hint(no_trustme.value.message, "trustme", "testing")
+    for path in (Path(lean_mtls.__file__).parent).rglob("*.py"):  # docstrings included
+        assert "install 'lean-mtls[" not in path.read_text(), path
 
 
 # --------------------------------------------------------------------------- check: healthy
@@ -625,11 +649,11 @@ def test_in_cli_terms_examples() -> None:
 
 def test_the_cli_uses_only_public_api() -> None:
     """Structure (issue 12): the commands are built on lean_mtls' public names; the
-    one private module they may use is the secrets module that scrubs output."""
+    private modules they may use are the secrets module that scrubs output and the install hint."""
     import ast
 
     package = Path(__file__).resolve().parent.parent / "lean_mtls" / "cli"
-    allowed = {"_secrets"}
+    allowed = {"_secrets", "_extras"}  # scrubbing; the one install hint
     for path in package.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.level >= 2:

@@ -318,6 +318,7 @@ def run_check(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str
 
     for name in [n for n in __import__("os").environ if n.startswith("LEAN_")]:
         monkeypatch.delenv(name)
+    monkeypatch.setenv("LEAN_APP_TOKEN", "app-token-for-check")  # from_env() needs it, so check does too
     code = main(["check", "--json", *args])
     out, _ = capsys.readouterr()
     return code, json.loads(out)

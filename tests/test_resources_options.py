@@ -209,6 +209,34 @@ def test_indexing_a_pending_result_says_what_to_do(session: LeanSession, mock: r
         result["data"]
 
 
+def test_a_pending_result_reads_like_the_envelope_lean_sent(session: LeanSession,
+                                                            mock: responses.RequestsMock) -> None:
+    """BREAK-12 #3: code written from Lean's docs checks ``result["status"]``; the
+    envelope keys Lean sent answer, the payload and keys Lean did not send raise the hint."""
+    import json
+
+    mock.get(f"{BASE}/data/v2/accounts", json=PENDING, status=202)
+    result = session.data.accounts("ent-1")
+    assert result["status"] == "PENDING" and result.get("status") == "PENDING"
+    assert result["results_id"] == "res-9" and result.get("message") == PENDING["message"]
+    assert "status" in result and "message" in result and "data" not in result
+    assert dict(result) == PENDING and len(result) == 3 and sorted(result) == sorted(PENDING)
+    assert set(result.keys()) == set(PENDING) and dict(result.items()) == PENDING
+    assert json.dumps(result.body, sort_keys=True) == json.dumps(PENDING, sort_keys=True)
+    for read in (lambda: result["data"], lambda: result.get("data"), lambda: result["insights"],
+                 lambda: result.get("insights", {}), lambda: result.get("timestamp")):
+        with pytest.raises(ResultPendingError, match=r"Lean answered PENDING: call \.wait\(\)"):
+            read()
+
+
+def test_a_pending_body_with_data_null_still_hides_data(session: LeanSession, mock: responses.RequestsMock) -> None:
+    mock.get(f"{BASE}/data/v2/accounts", json={**PENDING, "data": None}, status=202)
+    result = session.data.accounts("ent-1")
+    assert "data" not in result and "data" not in dict(result) and len(result) == 3
+    with pytest.raises(ResultPendingError):
+        result["data"]
+
+
 def test_pending_result_is_exported_lazily() -> None:
     code = "import sys, lean_mtls; assert 'lean_mtls.resources' not in sys.modules; lean_mtls.PendingResult; print(1)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "1\n"
@@ -240,6 +268,34 @@ def test_strict_mypy_accepts_wait_true_results(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(source)],
                          capture_output=True, text=True, cwd=tmp_path, env=env)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_strict_mypy_rejects_reading_an_unwaited_data_result(tmp_path: Path) -> None:
+    """BREAK-12 #2: ``DataResult | PendingResult`` is not indexable for type checkers, so
+    mypy points at the PENDING trap; narrowing or ``wait=True`` makes it pass."""
+    pytest.importorskip("mypy")
+    source = tmp_path / "user.py"
+    source.write_text(textwrap.dedent("""
+        from lean_mtls import LeanSession, PendingResult
+        def trap(lean: LeanSession, e: str) -> object:
+            a = lean.data.accounts(e)["data"]  # line 4
+            b = lean.data.accounts(e).get("data")  # line 5
+            c = lean.data.transactions(e, "acc")["data"]  # line 6
+            d = lean.insights.income(e)["insights"]  # line 7
+            return a, b, c, d
+
+        def fine(lean: LeanSession, e: str) -> object:
+            r = lean.data.accounts(e)
+            return lean.data.accounts(e, wait=True)["data"], r.wait() if isinstance(r, PendingResult) else r["data"]
+    """))
+    import os
+
+    env = {**os.environ, "MYPYPATH": str(Path(lean_mtls.__file__).parent.parent)}
+    run = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(source)],
+                         capture_output=True, text=True, cwd=tmp_path, env=env)
+    errors = [line for line in run.stdout.splitlines() if ": error:" in line]
+    assert sorted({int(line.split(":")[1]) for line in errors}) == [4, 5, 6, 7], run.stdout
+    assert all("PendingResult" in line for line in errors), run.stdout
 
 
 # ---------------------------------------------------------------------- the client interface

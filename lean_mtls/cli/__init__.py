@@ -4,7 +4,7 @@ Subcommands, one module each, built on lean_mtls' public API:
 
 ``demo`` (:mod:`.demo`)
     Starts the local Lean emulator (:class:`lean_mtls.testing.FakeLean`, needs
-    ``pip install 'lean-mtls[testing]'``) and walks a real mutual-TLS session
+    the ``[testing]`` extra) and walks a real mutual-TLS session
     against it.  No Lean account and no network needed.
 ``check`` (:mod:`.check`)
     A doctor for real credentials: reads its settings as

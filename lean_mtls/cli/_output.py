@@ -16,6 +16,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from .._extras import install_hint
 from .._secrets import remember
 
 #: Exit codes of ``lean-mtls`` (``check`` uses all four).
@@ -24,7 +25,7 @@ EXIT_PROBLEM = 1
 EXIT_USAGE = 2
 EXIT_WARNING = 3
 
-TESTING_EXTRA_HINT = "python -m pip install 'lean-mtls[testing]'"
+TESTING_EXTRA_HINT = install_hint("testing")
 
 
 class UsageError(Exception):

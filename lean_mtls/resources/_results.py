@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
     from ._base import CallOptions
 
+#: Keys of a data answer that hold the payload: never read from a PENDING one.
+_PAYLOAD_KEYS = frozenset({"data"})
+
 #: Seconds ``wait()`` / ``wait_for_results()`` / ``wait=True`` poll before giving up.
 DEFAULT_WAIT_TIMEOUT = 120.0
 
@@ -67,6 +70,16 @@ class PendingResult:
     results endpoint until the data is there, or keep ``results_id`` and call
     ``wait_for_results`` / ``results`` later (for example when Lean's
     ``results.ready`` webhook arrives).
+
+    Not data, so type checkers do not let it be indexed: narrow with
+    ``isinstance(result, PendingResult)`` or pass ``wait=True``.  At run time
+    it reads like the envelope Lean sent (``result["status"]``,
+    ``result.get("results_id")``, ``"message" in result``, ``dict(result)``,
+    ``len``, ``keys()``, ``items()``); the payload (``result["data"]``,
+    ``result.get("data")``) and keys Lean did not send raise
+    :class:`~lean_mtls.errors.ResultPendingError` saying to call ``.wait()``
+    (``get`` too: no silent default for what may be the payload).
+    ``json.dumps`` takes ``result.body`` (or ``dict(result)``), as for any object.
     """
 
     status = "PENDING"
@@ -98,13 +111,47 @@ class PendingResult:
             "The data is not there yet; it can also be fetched later with wait_for_results(results_id).",
         )
 
-    def __getitem__(self, key: str) -> NoReturn:
-        """Indexing a pending result raises :class:`~lean_mtls.errors.ResultPendingError`."""
-        self._not_data()
+    def _envelope(self) -> dict[str, Any]:
+        """What Lean sent with PENDING, without the payload key (``data``)."""
+        return {k: v for k, v in self.body.items() if k not in _PAYLOAD_KEYS}
 
-    def get(self, key: str, default: Any = None) -> NoReturn:
-        """Like indexing: raises :class:`~lean_mtls.errors.ResultPendingError`."""
-        self._not_data()
+    # Read-only mapping of Lean's PENDING envelope, at run time only.  Type
+    # checkers see no indexing, so ``lean.data.accounts(e)["data"]`` (the union
+    # ``DataResult | PendingResult``) is a mypy error that says to narrow or
+    # pass ``wait=True``.  At run time ``r["status"]``, ``r.get("results_id")``,
+    # ``"message" in r``, ``len``/``keys``/``items``/``dict(r)`` answer from the
+    # envelope Lean sent; ``r["data"]``, ``r.get("data")`` and keys Lean did not
+    # send raise ResultPendingError (a TypeError) with the .wait() hint: a key
+    # missing from a PENDING answer may be the payload (``insights``...), so
+    # ``get`` gives no silent default.
+    if not TYPE_CHECKING:
+
+        def __getitem__(self, key):
+            if key in _PAYLOAD_KEYS or key not in self.body:
+                self._not_data()
+            return self.body[key]
+
+        def get(self, key, default=None):
+            """Like indexing (a missing key may be the payload: no silent default)."""
+            return self[key]
+
+        def __contains__(self, key):
+            return key not in _PAYLOAD_KEYS and key in self.body
+
+        def __iter__(self):
+            return iter(self._envelope())
+
+        def __len__(self):
+            return len(self._envelope())
+
+        def keys(self):
+            return self._envelope().keys()
+
+        def items(self):
+            return self._envelope().items()
+
+        def values(self):
+            return self._envelope().values()
 
     def __repr__(self) -> str:
         return f"<PendingResult results_id={self.results_id!r}>"

@@ -1,7 +1,7 @@
 """Test helpers: a real mutual-TLS HTTP server on 127.0.0.1, and a Lean emulator on it.
 
 Nothing here is imported by ``import lean_mtls``; the certificate helpers need
-the optional ``trustme`` package (``pip install 'lean-mtls[testing]'``), which
+the optional ``trustme`` package (the ``[testing]`` extra, or ``pip install trustme``), which
 is imported only when a :class:`FakeLean` starts.
 
 * :class:`MTLSServer`, :class:`Reply`, :class:`RecordedRequest`: a threaded

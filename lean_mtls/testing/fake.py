@@ -15,7 +15,7 @@ What it is:
 
 * A threaded HTTPS server on ``127.0.0.1`` (ephemeral port) built on
   :class:`~lean_mtls.testing.MTLSServer`.  At :meth:`FakeLean.start` it makes
-  its own PKI with ``trustme`` (``pip install 'lean-mtls[testing]'``): a server
+  its own PKI with ``trustme`` (the ``[testing]`` extra): a server
   CA and a server certificate for ``127.0.0.1``/``localhost``, and a client
   certificate issued through an intermediate CA, as Lean's portal does.  The
   three files Lean's portal gives you are written to a private (0700)
@@ -120,6 +120,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests as _http
 
+from .._extras import install_hint
 from .._session import LeanSession
 from ..errors import ConfigurationError
 from ..webhooks import SIGNATURE_HEADER, sign
@@ -157,7 +158,7 @@ def _trustme() -> Any:
     except ImportError as exc:
         raise ConfigurationError(
             "FakeLean makes its certificates with the optional 'trustme' package, which is not installed: "
-            "pip install 'lean-mtls[testing]'",
+            + install_hint("testing"),
             code="missing-dependency",
         ) from exc
     return trustme

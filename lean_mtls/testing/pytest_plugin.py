@@ -1,6 +1,6 @@
 """pytest plugin: test your app against a local Lean over real mutual TLS.
 
-Installed with ``pip install 'lean-mtls[testing]'``, the plugin is registered
+Installed with the ``[testing]`` extra (``pip install '/path/to/lean-mtls[testing]'``), the plugin is registered
 through the ``pytest11`` entry point (name ``lean_mtls``), so the fixtures below
 are available in every test without an import or a ``conftest.py`` line.  Only
 where that entry point is not installed (a source checkout on ``PYTHONPATH``)

@@ -69,6 +69,9 @@ class TLSDescription(NamedTuple):
     #: Problems the credential inspection found at construction (an incomplete chain, no clientAuth
     #: usage, an expired intermediate): a rejection by the server names them as the likely cause.
     known_problems: tuple[str, ...] = ()
+    #: Problems the inspection found with the CA bundle (no CA certificate in it): a failure to
+    #: verify the server names them.
+    ca_problems: tuple[str, ...] = ()
 
 
 class Attempt:
@@ -574,7 +577,9 @@ def describe_tls_failure(
         # OpenSSL's verify messages may end with a period ("... not valid for 'localhost'.").
         detail = str(getattr(error, "verify_message", None) or reason or str(error)).rstrip(". ")
         advice = (
-            "Use Lean's certificate chain for this environment (lean_public_cert_chain.pem from the "
+            "Known cause, found when the session was built: " + " ".join(description.ca_problems)
+            if description is not None and description.ca_problems
+            else "Use Lean's certificate chain for this environment (lean_public_cert_chain.pem from the "
             "developer portal) as ca=, and check the host."
             if description is None or description.is_lean
             else "This host is not the Lean origin the session was built for; check where the request "

@@ -50,6 +50,8 @@ CLOCK_SKEW = "clock-skew"
 
 #: CredentialFinding codes that make the session refuse the credentials.
 FATAL_CODES = frozenset({"key-mismatch", "expired", "not-yet-valid"})
+#: Problems with the CA bundle (verifying the *server*), named when server verification fails.
+CA_PROBLEM_CODES = frozenset({"ca-not-a-ca"})
 
 
 class CredentialFinding(NamedTuple):
@@ -134,9 +136,14 @@ class CredentialInspection(NamedTuple):
     def known_problems(self) -> tuple[str, ...]:
         """Non-fatal problems a server rejection would most likely be caused by (and a chain that
         may be incomplete); what a later handshake-rejection error names."""
-        found = [p for p in self.problems if p.code not in FATAL_CODES]
+        found = [p for p in self.problems if p.code not in FATAL_CODES and p.code not in CA_PROBLEM_CODES]
         found += [w for w in self.warnings if w.code == "chain-maybe-incomplete"]
         return tuple(p.message for p in found)
+
+    @property
+    def ca_problems(self) -> tuple[str, ...]:
+        """Problems with the CA bundle: what a later server-verification failure names."""
+        return tuple(p.message for p in self.problems if p.code in CA_PROBLEM_CODES)
 
 
 # --------------------------------------------------------------------------- public entry point
@@ -303,6 +310,7 @@ def examine(
         _unreadable_in_cert_file(len(parsed_cert.unreadable_der), label, problems, warnings, notes)
 
     ca_inspection = _inspect_ca(bundle, now, warnings, notes)
+    _ca_without_ca(bundle, parsed_cert.certificates, problems)
     inspection = CredentialInspection(
         certificate=info,
         certificate_source=label,
@@ -494,6 +502,38 @@ def _inspect_ca(
             "server, they are only skipped when completing the client chain.",
         ))
     return CAInspection(bundle.source, bundle.kind, len(bundle.der), bundle.unreadable, roots, ends_at, expired)
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    """A certificate that may sign others: basicConstraints CA:TRUE, or a self-signed one without
+    the extension (an X.509 v1 root, which OpenSSL still accepts as a trust anchor)."""
+    from cryptography import x509 as _x509
+
+    try:
+        return bool(cert.extensions.get_extension_for_class(_x509.BasicConstraints).value.ca)
+    except _x509.ExtensionNotFound:
+        return _is_self_issued(cert)
+
+
+def _ca_without_ca(bundle: CABundle | None, own: Sequence[x509.Certificate],
+                   problems: list[CredentialFinding]) -> None:
+    """A ca= file holding only end-entity certificates (often the app's own certificate, or a server
+    certificate: Lean's portal gives three files) can never verify Lean's server."""
+    if bundle is None or bundle.kind != "file" or bundle.unreadable or not bundle.certificates:
+        return  # an unreadable certificate may be a CA: OpenSSL uses it
+    if any(_is_ca(c) for c in bundle.certificates):
+        return
+    mine = {c.tbs_certificate_bytes for c in own}
+    if any(c.tbs_certificate_bytes in mine for c in bundle.certificates):
+        what = "your own client certificate"
+    else:
+        subjects = ", ".join(repr(c.subject.rfc4514_string()) for c in bundle.certificates[:3])
+        what = f"only end-entity certificates ({subjects}), no CA certificate"
+    problems.append(CredentialFinding(
+        "ca-not-a-ca",
+        f"The CA bundle {bundle.source} holds {what}, not Lean's certificate chain: it cannot verify any "
+        "server. Use lean_public_cert_chain.pem from Lean's developer portal as the CA bundle.",
+    ))
 
 
 def _client_auth_allowed(cert: x509.Certificate) -> bool | None:

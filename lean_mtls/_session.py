@@ -117,7 +117,7 @@ def _pick_auth_mode(auth: str | AuthMode | None, client_secret: str | None) -> A
 
 def _describe_tls(
     bundle: CABundle | None, certificate: CertificateInfo | None, *, is_lean: bool = True,
-    verification_off: bool = False, known_problems: tuple[str, ...] = (),
+    verification_off: bool = False, known_problems: tuple[str, ...] = (), ca_problems: tuple[str, ...] = (),
 ) -> TLSDescription:
     """The non-secret labels an adapter's error messages use."""
     return TLSDescription(
@@ -126,6 +126,7 @@ def _describe_tls(
         is_lean=is_lean,
         verification_off=verification_off,
         known_problems=known_problems,
+        ca_problems=ca_problems,
     )
 
 
@@ -593,7 +594,9 @@ class LeanSession(requests.Session):
 
     def _describe(self, certificate: CertificateInfo | None) -> TLSDescription:
         known = self.credentials.known_problems if self.credentials is not None else ()
-        return _describe_tls(self._ca_bundle, certificate, verification_off=not self._verify, known_problems=known)
+        ca_known = self.credentials.ca_problems if self.credentials is not None else ()
+        return _describe_tls(self._ca_bundle, certificate, verification_off=not self._verify, known_problems=known,
+                             ca_problems=ca_known)
 
     def _new_adapter(self, context: ssl.SSLContext, description: TLSDescription) -> LeanAdapter:
         pool_size, pool_timeout = self._pool
@@ -682,8 +685,9 @@ class LeanSession(requests.Session):
         identity = load_client_identity(cert, key, key_password, bundle)
         context = build_ssl_context(identity, bundle, resume=self._resume)
         known = identity.inspection.known_problems if identity.inspection is not None else ()
+        ca_known = identity.inspection.ca_problems if identity.inspection is not None else ()
         description = _describe_tls(bundle, identity.info, is_lean=prefix.startswith(self.origin + "/"),
-                                    known_problems=known)
+                                    known_problems=known, ca_problems=ca_known)
         self.mount(prefix, self._new_adapter(context, description))
         # From here on a plain adapter mounted over this prefix (or a prefix covering it) is refused
         # like one over the Lean origin: it would drop this certificate and CA without a word.

@@ -190,8 +190,12 @@ def _render_check(report: CheckReport, stream: TextIO) -> None:
         root = chain["root"]
         root_text = f"root {root['subject']!r} ({root['source']})" if root else "a root"
         line("Chain", f"complete, {chain['how']}: leaf" + (f" -> {steps}" if steps else "") + f" -> {root_text}")
-    else:
+    elif chain.get("problem"):
         line("Chain", f"INCOMPLETE: issuer {chain['missing_issuer']!r} not found")
+    else:  # ends at an intermediate; whether the server holds its root is for --ping to say
+        steps = "".join(f" -> {i['subject']!r} (from the {i['source']})" for i in chain["intermediates"])
+        line("Chain", f"leaf{steps}; ends at an intermediate, its issuer {chain['missing_issuer']!r} is not "
+                      "in the files (see the note)")
     ca = report.ca
     if ca["source"] is None:
         line("CA bundle", "none given: certifi's CA bundle would verify the server")

@@ -90,8 +90,8 @@ def test_a_server_rejection_without_a_ca_problem_keeps_the_generic_advice(
     other = trustme.CA()
     ca = tmp_path / "other_ca.pem"
     ca.write_bytes(other.cert_pem.bytes())
-    with LeanSession(APP_TOKEN, cert=cert, key=key, ca=ca, base_url=server.url, retries=0) as session:
-        with pytest.raises(LeanTLSError) as caught:
-            session.get("/ping")
+    session = LeanSession(APP_TOKEN, cert=cert, key=key, ca=ca, base_url=server.url, retries=0)
+    with session, pytest.raises(LeanTLSError) as caught:
+        session.get("/ping")
     assert caught.value.code == "server-not-trusted" and "Known cause" not in str(caught.value)
     assert isinstance(server, MTLSServer)

@@ -138,7 +138,14 @@ class CredentialInspection(NamedTuple):
         may be incomplete); what a later handshake-rejection error names."""
         found = [p for p in self.problems if p.code not in FATAL_CODES and p.code not in CA_PROBLEM_CODES]
         found += [w for w in self.warnings if w.code == "chain-maybe-incomplete"]
-        return tuple(p.message for p in found)
+        messages = [p.message for p in found]
+        if self.validity == CLOCK_SKEW:  # tolerated here; a server whose clock is right refuses it
+            messages += [
+                f"The certificate is not valid before {_fmt(self.certificate.not_before)}, a server with a "
+                f"correct clock refuses it until then. {w.message}"
+                for w in self.warnings if w.code == CLOCK_SKEW
+            ]
+        return tuple(messages)
 
     @property
     def ca_problems(self) -> tuple[str, ...]:

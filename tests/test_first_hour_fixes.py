@@ -95,3 +95,53 @@ def test_a_server_rejection_without_a_ca_problem_keeps_the_generic_advice(
         session.get("/ping")
     assert caught.value.code == "server-not-trusted" and "Known cause" not in str(caught.value)
     assert isinstance(server, MTLSServer)
+
+
+# --------------------------------------------------------------------------- #8: clock skew is a known cause
+
+
+def test_a_certificate_within_the_skew_tolerance_is_the_known_cause_of_a_rejection(
+    tmp_path: Path, server_ca: trustme.CA, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """BREAK-12 #8: this machine's clock is 2 min behind the certificate; the SDK tolerates it, a
+    server with a correct clock refuses it, and the error (and check --ping's PROBLEM line) says why."""
+    import datetime as dt
+
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    import lean_mtls._credentials as credentials_module
+    from lean_mtls.cli import main
+
+    from .test_inspection import make, rejecting_server
+
+    real_now = dt.datetime.now(dt.timezone.utc)  # the server checks against the real clock
+    root = make("Skew Root", None, ca=True, not_before=real_now - dt.timedelta(days=1))
+    fresh = make("app-fresh", root, eku=[ExtendedKeyUsageOID.CLIENT_AUTH],
+                 not_before=real_now + dt.timedelta(minutes=2), not_after=real_now + dt.timedelta(days=30))
+    cert = tmp_path / "cert.pem"
+    cert.write_bytes(fresh.pem)
+    key = tmp_path / "key.pem"
+    key.write_bytes(fresh.key_pem)
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(server_ca.cert_pem.bytes() + root.pem)
+    monkeypatch.setattr(credentials_module, "utcnow", lambda: real_now)  # the SDK's (injected) clock
+    with rejecting_server(server_ca, root) as server:
+        with pytest.warns(CertificateWarning, match="skew"):
+            session = LeanSession(APP_TOKEN, cert=cert, key=key, ca=ca, base_url=server.url, retries=0)
+        with session, pytest.raises(LeanTLSError) as caught:
+            session.get("/banks/v1/")
+        assert caught.value.code == "client-certificate-rejected"
+        assert "Known cause" in str(caught.value) and "not valid before" in str(caught.value)
+
+        for name in [n for n in os.environ if n.startswith("LEAN_")]:
+            monkeypatch.delenv(name)
+        monkeypatch.setenv("LEAN_APP_TOKEN", APP_TOKEN)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CertificateWarning)
+            code = main(["check", "--cert", str(cert), "--key", str(key), "--ca", str(ca), "--ping",
+                         "--base-url", server.url])
+    out = capsys.readouterr().out
+    problems = [line for line in out.splitlines() if line.startswith("PROBLEM")]
+    assert code == 1 and problems, out
+    assert any("Known cause" in p and "not valid before" in p for p in problems), out
+    assert not any("use the certificate and key generated for this app" in p for p in problems), out

@@ -88,6 +88,10 @@ class CLISettings:
     #: What :meth:`LeanSession.settings_from_env` made of them (checked).
     kwargs: dict[str, Any]
 
+    def explain_text(self, message: str) -> str:
+        """An SDK message in the command line's terms."""
+        return in_cli_terms(message, self.flagged)
+
     def explain(self, error: Exception) -> str:
         """An SDK error's message in the command line's terms."""
         message = error.message if isinstance(error, ConfigurationError) else str(error)

@@ -102,7 +102,13 @@ _ADVICE = {
 }
 
 
+#: How the SDK introduces a cause it found when the session was built.
+_KNOWN_CAUSE = "Known cause, found when the session was built: "
+
+
 def _advice(error: LeanError) -> str:
+    if _KNOWN_CAUSE in error.message:  # the SDK knew why: say that, not the generic list
+        return "Known cause: " + error.message.split(_KNOWN_CAUSE, 1)[1]
     if isinstance(error, AuthenticationError):
         return ("The app token was refused (or does not belong to this certificate): set the app token of this app "
                 "and environment from Lean's developer portal.")
@@ -158,7 +164,7 @@ def ping(settings: CLISettings, timeout: float) -> dict[str, Any]:
             result["ok"] = True
         except LeanError as error:
             result["round_trip_ms"] = round((time.perf_counter() - started) * 1000, 1)
-            result.update(error=_error_json(error, settings), advice=_advice(error))
+            result.update(error=_error_json(error, settings), advice=settings.explain_text(_advice(error)))
     return result
 
 

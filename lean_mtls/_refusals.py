@@ -9,11 +9,12 @@ those cases get their own advice, read from the one host table.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from ._environments import AuthMode, Origin, lean_hosts_of
 
-__all__ = ["REDIRECT_ATTRIBUTE", "refusal_message"]
+__all__ = ["REDIRECT_ATTRIBUTE", "not_a_path", "refusal_message"]
 
 #: Set by ``LeanSession.rebuild_auth`` on a redirected request: the URL that redirected.
 REDIRECT_ATTRIBUTE = "_lean_redirected_from"
@@ -23,6 +24,38 @@ def _path_hint(url: str) -> str:
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return f"session.get({path!r})"
+
+
+#: The start of a relative URL that names a host, not a path: ``//host/...`` (a network-path
+#: reference, RFC 3986 section 4.2), ``host:port/...``, ``api.leantech.me/...``, ``127.0.0.1/...``,
+#: or a scheme without its ``//`` (``https:/host/...``, ``https:host``).
+_SCHEME_WITHOUT_SLASHES = re.compile(r"(?i)(https?):/?(?!/)")
+_HOST_PORT = re.compile(r"[A-Za-z0-9.-]+:\d*(?:/|$)")
+_HOST_NAME = re.compile(r"(?i)(?:(?:[a-z0-9-]+\.)+[a-z]{2,63}\.?|\d{1,3}(?:\.\d{1,3}){3}|localhost)/")
+
+
+def not_a_path(url: str) -> str | None:
+    """Why a relative ``url`` given to a session is not a path under its base URL, or None.
+
+    requests would glue ``"api.leantech.me/banks/v1"`` or ``"//host/x"`` onto
+    the base URL as a path and the user would get a 404 about a path they did
+    not mean; the session refuses them with this advice instead.
+    """
+    text = url.lstrip()
+    suggestion = f"write the full URL with https://, or pass a path such as {_path_hint('/' + _after_host(text))}"
+    if text.startswith(("//", "\\\\")):
+        return (f"{url!r} is a network-path reference (a leading '//' names a host, not a path): {suggestion}.")
+    scheme = _SCHEME_WITHOUT_SLASHES.match(text)
+    if scheme:
+        return f"{url!r} lacks the '//' after '{scheme.group(1)}:': {suggestion}."
+    if _HOST_PORT.match(text) or _HOST_NAME.match(text):
+        return f"{url!r} starts with a host name, not a path (no scheme): {suggestion}."
+    return None
+
+
+def _after_host(text: str) -> str:
+    text = _SCHEME_WITHOUT_SLASHES.sub("", text, count=1).lstrip("/")
+    return text.split("/", 1)[1] if "/" in text else ""
 
 
 def refusal_message(url: str, session_origin: str, session_label: str, redirected_from: str | None) -> str:
@@ -37,6 +70,11 @@ def refusal_message(url: str, session_origin: str, session_label: str, redirecte
     redirect = (f"The server at {Origin.of(redirected_from).text()} redirected this request to {shown}; the "
                 "redirect was not followed. " if redirected_from else "")
     mine = f"This session is built for {session_label} ({session_origin})"
+    here = Origin.of(session_origin)
+    if origin.scheme == here.scheme and origin.host == here.host and origin.port != here.port:
+        return (f"{redirect}Refused {shown}: the port {origin.port} differs from this session's origin "
+                f"{session_origin} (port {here.port}); a port is part of the origin the certificate and token "
+                f"are bound to. Drop the port, or pass a path such as {_path_hint(url)}. {mine}.")
     if origin.scheme == "http":
         https = Origin("https", origin.host, 443 if origin.port == 80 else origin.port).text()
         if https == session_origin:

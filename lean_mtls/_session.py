@@ -64,7 +64,7 @@ from ._environments import (
 )
 from ._exceptions import TRANSPORT_FAILURES, TLSDescription, map_transport_error
 from ._inspection import CredentialInspection
-from ._refusals import REDIRECT_ATTRIBUTE, refusal_message
+from ._refusals import REDIRECT_ATTRIBUTE, not_a_path, refusal_message
 from ._response import decode_json, raise_for_data_status, request_id
 from ._retry import (
     DEFAULT_RETRY,
@@ -80,7 +80,14 @@ from ._settings import check_credentials, from_env_hint, read_settings
 from ._timeouts import check_timeout, seconds
 from ._tls import build_ssl_context
 from ._version import __version__
-from .errors import ConfigurationError, InvalidHeaderError, InvalidRequestError, LeanError, SessionCopyError
+from .errors import (
+    ConfigurationError,
+    InvalidHeaderError,
+    InvalidRequestError,
+    InvalidURLError,
+    LeanError,
+    SessionCopyError,
+)
 
 logger = logging.getLogger("lean_mtls")
 
@@ -836,6 +843,9 @@ class LeanSession(requests.Session):
         if isinstance(url, bytes):
             url = url.decode("utf-8")
         if isinstance(url, str) and not _ABSOLUTE_URL.match(url):
+            wrong = not_a_path(url)
+            if wrong is not None:
+                raise InvalidURLError(f"Refused {wrong}", code="url-not-a-path")
             request.url = url = self.base_url + "/" + url.lstrip("/")
         if isinstance(url, str):
             _refuse_userinfo(url, "request URL")  # before the auth sees it

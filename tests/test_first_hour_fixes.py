@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,81 @@ def test_a_certificate_within_the_skew_tolerance_is_the_known_cause_of_a_rejecti
     assert code == 1 and problems, out
     assert any("Known cause" in p and "not valid before" in p for p in problems), out
     assert not any("use the certificate and key generated for this app" in p for p in problems), out
+
+
+# ------------------------------------------------------- #4 another port, #5 a host where a path belongs
+
+
+@pytest.fixture()
+def sandbox(tmp_path: Path, client_leaf: trustme.LeafCert) -> Iterator[LeanSession]:
+    cert, key = _files(tmp_path, client_leaf)
+    with LeanSession(APP_TOKEN, cert=cert, key=key) as session:
+        yield session
+
+
+@pytest.mark.parametrize("url", [
+    "https://mtls.sandbox.leantech.me:8443/banks/v1",
+    "https://MTLS.sandbox.leantech.me.:444/banks/v1",
+])
+def test_the_sessions_host_on_another_port_says_the_port_differs(sandbox: LeanSession, url: str) -> None:
+    """BREAK-12 #4: not "needs its own session: LeanSession(environment='sandbox', ...)" (the session it is)."""
+    from lean_mtls import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as caught:
+        sandbox.get(url)
+    message = caught.value.message
+    assert "port" in message and "differs" in message and "session.get('/banks/v1')" in message
+    assert "needs its own session" not in message and "mount_certificate" not in message
+
+
+def test_another_port_on_a_custom_base_url_says_the_port_differs(server: MTLSServer,
+                                                                tmp_path: Path,
+                                                                client_leaf: trustme.LeafCert,
+                                                                server_ca: trustme.CA) -> None:
+    from lean_mtls import ConfigurationError
+
+    cert, key = _files(tmp_path, client_leaf)
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(server_ca.cert_pem.bytes())
+    with LeanSession(APP_TOKEN, cert=cert, key=key, ca=ca, base_url=server.url) as session:
+        other = server.url.rsplit(":", 1)[0] + ":1"
+        with pytest.raises(ConfigurationError, match="the port 1 differs"):
+            session.get(other + "/ping")
+        assert session.get("/ping").status_code == 200  # the session's own origin still works
+
+
+@pytest.mark.parametrize("url", [
+    "api.leantech.me/banks/v1",
+    "mtls.sandbox.leantech.me/banks/v1",
+    "//api.leantech.me/banks/v1",
+    "//127.0.0.1:48443/banks/v1",
+    "127.0.0.1:48443/banks/v1",
+    "localhost:8443/banks/v1",
+    "127.0.0.1/banks/v1",
+    "https:/127.0.0.1:48443/banks/v1",
+    "HTTPS:api.leantech.me/banks/v1",
+    "http:/api.leantech.me/banks/v1",
+])
+def test_a_host_where_a_path_belongs_is_refused_not_glued_onto_the_base_url(
+    sandbox: LeanSession, url: str,
+) -> None:
+    """BREAK-12 #5: requests would send these to https://<base>/<url> and the user gets a 404 about a path
+    they did not mean; the session refuses them (an InvalidURL, before any connection)."""
+    import requests
+
+    from lean_mtls import InvalidURLError
+
+    with pytest.raises(InvalidURLError) as caught:
+        sandbox.get(url)
+    assert isinstance(caught.value, requests.exceptions.InvalidURL)
+    message = caught.value.message
+    assert url in message and "https://" in message and "session.get('/banks/v1')" in message
+    if url.startswith("//"):
+        assert "network-path reference" in message
+
+
+@pytest.mark.parametrize("path", ["banks/v1", "/banks/v1/", "data/v2/accounts?x=1", "v1.0/x", "report.csv",
+                                  "customers/v1/a.b/c"])
+def test_relative_paths_still_go_under_the_base_url(sandbox: LeanSession, path: str) -> None:
+    request = sandbox.prepare_request(__import__("requests").Request("GET", path))
+    assert request.url is not None and request.url.startswith(sandbox.base_url + "/")

@@ -538,7 +538,8 @@ def _parse_binary(data: bytes, label: str, password: bytes | None, what: str) ->
         # One DER certificate cryptography cannot read (a BER length, say): OpenSSL is the judge.
         return _Parsed([], None, label, (data,), 1)
     if password is None:
-        hint = "If it is a PKCS#12 (.p12/.pfx) bundle, pass its password as key_password=."
+        hint = ("If it is a PKCS#12 (.p12/.pfx) bundle, pass its password as key_password= "
+                f"({from_env_hint('key_password')}).")
     else:
         hint = "If it is a PKCS#12 (.p12/.pfx) bundle, key_password is wrong."
     raise CertificateError(

@@ -24,7 +24,21 @@ RegionName = Literal["uae", "ksa"]
 AuthModeName = Literal["app_token", "oauth"]
 
 
-class Environment(str, enum.Enum):
+class _Spelled(str, enum.Enum):
+    """``Environment("Production")`` works as ``environment="Production"`` does: the
+    value is looked up case-insensitively, surrounding blanks ignored (and ``-`` as ``_``)."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> _Spelled | None:
+        if isinstance(value, str):
+            wanted = value.strip().lower().replace("-", "_")
+            for member in cls:
+                if member.value == wanted:
+                    return member
+        return None
+
+
+class Environment(_Spelled):
     """Lean's environments.  Sandbox certificates only work in sandbox and
     production certificates only in production."""
 
@@ -32,14 +46,14 @@ class Environment(str, enum.Enum):
     PRODUCTION = "production"
 
 
-class Region(str, enum.Enum):
+class Region(_Spelled):
     """Lean's regions: the United Arab Emirates and the Kingdom of Saudi Arabia."""
 
     UAE = "uae"
     KSA = "ksa"
 
 
-class AuthMode(str, enum.Enum):
+class AuthMode(_Spelled):
     """How requests authenticate.
 
     ``APP_TOKEN``: the ``lean-app-token`` header, with the client certificate
@@ -187,16 +201,19 @@ def without_default_port(url: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
-def _parse_choice(value: object, enum_type: type[_E], what: str) -> _E:
+#: The end of an unknown environment/region message: a base URL is the way to another server.
+OTHER_SERVER_TAIL = ", or pass base_url= for another server."
+
+
+def _parse_choice(value: object, enum_type: type[_E], what: str, *, other_server: bool = True) -> _E:
     if isinstance(value, enum_type):
         return value
     try:
         return enum_type(str(value).strip().lower())
     except ValueError:
         valid = ", ".join(repr(e.value) for e in enum_type)
-        raise ConfigurationError(
-            f"Unknown Lean {what} {value!r}: use one of {valid}, or pass base_url= for another server."
-        ) from None
+        tail = OTHER_SERVER_TAIL if other_server else "."  # a base URL does not choose the auth mode
+        raise ConfigurationError(f"Unknown Lean {what} {value!r}: use one of {valid}{tail}") from None
 
 
 def parse_environment(value: str | Environment) -> Environment:
@@ -213,7 +230,7 @@ def parse_auth_mode(value: str | AuthMode) -> AuthMode:
     """Return the :class:`AuthMode` named by ``value`` (``"app_token"`` or ``"oauth"``)."""
     if isinstance(value, str):
         value = value.replace("-", "_")
-    return _parse_choice(value, AuthMode, "auth mode")
+    return _parse_choice(value, AuthMode, "auth mode", other_server=False)
 
 
 def normalize_base_url(base_url: str) -> str:

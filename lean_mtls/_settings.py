@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any, Callable, cast
 
 from ._environments import (
+    OTHER_SERVER_TAIL,
     AuthMode,
     normalize_base_url,
     parse_auth_mode,
@@ -107,7 +108,11 @@ def read_settings(environ: Mapping[str, str], overrides: Mapping[str, Any]) -> d
             try:
                 check(from_env[name])
             except ConfigurationError as error:
-                raise ConfigurationError(_about_variable(name, error.message), code=error.code) from None
+                message = error.message
+                if settings.get("base_url") and message.endswith(OTHER_SERVER_TAIL):  # it is set already
+                    message = (message[: -len(OTHER_SERVER_TAIL)] + f". LEAN_BASE_URL is set, but {ENV_VARS[name]} "
+                               f"still has to be one of these (or unset {ENV_VARS[name]}).")
+                raise ConfigurationError(_about_variable(name, message), code=error.code) from None
     _check_hosts(settings, from_env, overrides)
     return settings
 

@@ -224,3 +224,88 @@ def test_a_host_where_a_path_belongs_is_refused_not_glued_onto_the_base_url(
 def test_relative_paths_still_go_under_the_base_url(sandbox: LeanSession, path: str) -> None:
     request = sandbox.prepare_request(__import__("requests").Request("GET", path))
     assert request.url is not None and request.url.startswith(sandbox.base_url + "/")
+
+
+# ------------------------------------------- #9 spellings, #10 settings tails, #17 the PKCS#12 password hint
+
+
+@pytest.mark.parametrize(("flag", "value", "var"), [
+    ("--environment", "Production", "LEAN_ENVIRONMENT"), ("--environment", "SANDBOX", "LEAN_ENVIRONMENT"),
+    ("--region", "KSA", "LEAN_REGION"), ("--region", " Uae ", "LEAN_REGION"),
+])
+def test_cli_flags_take_the_spellings_the_sdk_and_variables_take(
+    flag: str, value: str, var: str, tmp_path: Path, client_leaf: trustme.LeafCert, server_ca: trustme.CA,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """BREAK-12 #9: ``--environment Production`` was an argparse "invalid choice" although
+    LEAN_ENVIRONMENT=Production and environment="Production" work."""
+    from lean_mtls import Environment, Region
+    from lean_mtls.cli import main
+
+    assert LeanSession.settings_from_env({var: value})  # the SDK accepts it
+    assert {"LEAN_ENVIRONMENT": Environment, "LEAN_REGION": Region}[var](value).value == value.strip().lower()
+    cert, key = _files(tmp_path, client_leaf)
+    for name in [n for n in os.environ if n.startswith("LEAN_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("LEAN_APP_TOKEN", APP_TOKEN)
+    code = main(["check", "--cert", str(cert), "--key", str(key), "--ca", str(server_ca_file(tmp_path, server_ca)),
+                 flag, value])
+    out, err = capsys.readouterr()
+    assert code in (0, 3) and "invalid choice" not in err, out + err
+    code = main(["check", "--cert", str(cert), "--key", str(key), flag, "prod-ish"])
+    _, err = capsys.readouterr()
+    assert code == 2 and flag in err and "Unknown Lean" in err  # the SDK's message, naming the flag
+
+
+def server_ca_file(tmp_path: Path, server_ca: trustme.CA) -> Path:
+    path = tmp_path / "server_ca.pem"
+    path.write_bytes(server_ca.cert_pem.bytes())
+    return path
+
+
+def test_enum_lookup_ignores_case_as_the_keywords_do() -> None:
+    from lean_mtls import AuthMode, Environment, Region
+
+    assert Environment("Production") is Environment.PRODUCTION and Region("KSA") is Region.KSA
+    assert AuthMode("App-Token") is AuthMode.APP_TOKEN and Environment(" sandbox ") is Environment.SANDBOX
+    with pytest.raises(ValueError):
+        Environment("prod")
+
+
+def test_settings_errors_have_no_misleading_tail() -> None:
+    """BREAK-12 #10: a base URL does not choose the auth mode; when LEAN_BASE_URL is already set,
+    "or set LEAN_BASE_URL" is no advice."""
+    from lean_mtls import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as auth:
+        LeanSession.settings_from_env({"LEAN_AUTH": "oauth2"})
+    assert "LEAN_AUTH" in auth.value.message and "BASE_URL" not in auth.value.message
+    with pytest.raises(ConfigurationError) as auth_kw:
+        LeanSession(APP_TOKEN, auth="oauth2")  # type: ignore[arg-type]
+    assert "base_url" not in auth_kw.value.message
+    for var in ("LEAN_ENVIRONMENT", "LEAN_REGION"):
+        with pytest.raises(ConfigurationError) as env:
+            LeanSession.settings_from_env({var: "prod", "LEAN_BASE_URL": "https://lean.example"})
+        message = env.value.message
+        assert "or set LEAN_BASE_URL" not in message and "LEAN_BASE_URL is set" in message
+        assert f"unset {var}" in message
+        with pytest.raises(ConfigurationError) as unset:
+            LeanSession.settings_from_env({var: "prod"})
+        assert "or set LEAN_BASE_URL for another server" in unset.value.message  # still useful then
+
+
+def test_the_pkcs12_password_hint_names_the_variable(tmp_path: Path, client_leaf: trustme.LeafCert) -> None:
+    """BREAK-12 #17: as the encrypted-PEM hint does, say that from_env() reads LEAN_KEY_PASSWORD."""
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, load_pem_private_key, pkcs12
+    from cryptography.x509 import load_pem_x509_certificate
+
+    from lean_mtls import CertificateError
+
+    key = load_pem_private_key(client_leaf.private_key_pem.bytes(), None)
+    cert = load_pem_x509_certificate(client_leaf.cert_chain_pems[0].bytes())
+    p12 = tmp_path / "app.p12"
+    p12.write_bytes(pkcs12.serialize_key_and_certificates(b"app", key, cert, None,  # type: ignore[arg-type]
+                                                          BestAvailableEncryption(b"pw-123")))
+    with pytest.raises(CertificateError) as caught:
+        LeanSession.from_env({"LEAN_APP_TOKEN": APP_TOKEN, "LEAN_CERT": str(p12)})
+    assert "key_password=" in caught.value.message and "LEAN_KEY_PASSWORD" in caught.value.message

@@ -69,9 +69,11 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         metavar="VAR",
         help="name of the environment variable holding the app token (default: LEAN_APP_TOKEN)",
     )
-    group.add_argument("--environment", choices=["sandbox", "production"],
-                       help="Lean environment (default: $LEAN_ENVIRONMENT or sandbox)")
-    group.add_argument("--region", choices=["uae", "ksa"], help="Lean region (default: $LEAN_REGION or uae)")
+    # No argparse choices: the SDK checks the value (any case, as LEAN_ENVIRONMENT and environment= take it)
+    # and refuses it with its own message naming the flag.
+    group.add_argument("--environment", metavar="{sandbox,production}",
+                       help="Lean environment, any case (default: $LEAN_ENVIRONMENT or sandbox)")
+    group.add_argument("--region", metavar="{uae,ksa}", help="Lean region, any case (default: $LEAN_REGION or uae)")
     group.add_argument("--base-url", metavar="URL",
                        help="API base URL, overriding environment/region (default: $LEAN_BASE_URL)")
     group.add_argument("--timeout", type=positive_float, default=DEFAULT_TIMEOUT, metavar="SECONDS",

@@ -80,6 +80,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "CAInspection",
+    "CertOption",
     "CertSource",
     "CertificateError",
     "CertificateInfo",
@@ -150,6 +151,7 @@ __all__ = [
 #: Public names whose modules load on first use, so that ``import lean_mtls``
 #: stays as cheap as before (the resources and webhooks are not imported).
 _LAZY = {
+    "CertOption": "lean_mtls._credentials",
     "PendingResult": "lean_mtls.resources._results",
     "DataOrPending": "lean_mtls.resources._results",
     "DateLike": "lean_mtls.resources._params",
@@ -160,6 +162,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from ._credentials import CertOption
     from .resources._params import DateLike, DateTimeLike
     from .resources._results import DataOrPending, PendingResult
     from .webhooks import HeadersLike, WebhookBody, WebhookSecret

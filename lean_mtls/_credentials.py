@@ -760,6 +760,7 @@ def load_client_identity(
     ca: CABundle | None = None,
     *,
     now: dt.datetime | None = None,
+    pair: bool = False,
 ) -> ClientIdentity:
     """Load, match, complete and check the client certificate and key.
 
@@ -774,11 +775,12 @@ def load_client_identity(
     """
     from ._inspection import examine
 
+    pair = pair or isinstance(cert, (tuple, list))  # ``pair``: the caller split cert=(certificate, key)
     cert, key = split_cert_pair(cert, key)
     pw = _password_bytes(password)
     parsed_cert = _parse(cert, "certificate", pw)
     parsed_key = _parse(key, "key", pw) if key is not None else None
-    examined = examine(parsed_cert, parsed_key, ca, now=now, password=pw)
+    examined = examine(parsed_cert, parsed_key, ca, now=now, password=pw, pair=pair)
     inspection = examined.inspection
     label = inspection.certificate_source
     for finding in inspection.fatal:

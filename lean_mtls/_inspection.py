@@ -181,12 +181,14 @@ def inspect_credentials(
     """
     from ._credentials import _parse, _password_bytes, load_ca_bundle, split_cert_pair
 
+    pair = isinstance(cert, (tuple, list))
     cert, key = split_cert_pair(cert, key)
     bundle = load_ca_bundle(ca) if ca is not None else None
     pw = _password_bytes(key_password)
     parsed_cert = _parse(cert, "certificate", pw)
     parsed_key = _parse(key, "key", pw) if key is not None else None
-    return examine(parsed_cert, parsed_key, bundle, now=now, warn_days=warn_days, password=pw).inspection
+    return examine(parsed_cert, parsed_key, bundle, now=now, warn_days=warn_days, password=pw,
+                   pair=pair).inspection
 
 
 # --------------------------------------------------------------------------- the examination
@@ -217,6 +219,12 @@ def _curve_tls13_cannot_sign(private_key: Any) -> str | None:
     return None
 
 
+def _swapped(pair: bool) -> str:
+    if pair:  # the user wrote cert=(a, b), not key=
+        return " The pair cert=(...) looks swapped: its order is (certificate, key), as in requests."
+    return " cert= and key= look swapped."
+
+
 def examine(
     parsed_cert: _Parsed,
     parsed_key: _Parsed | None,
@@ -225,6 +233,7 @@ def examine(
     now: dt.datetime | None = None,
     warn_days: int = EXPIRY_WARNING_DAYS,
     password: bytes | None = None,
+    pair: bool = False,
 ) -> Examined:
     from . import _credentials
     from .errors import CertificateError
@@ -243,7 +252,7 @@ def examine(
             )
         raise CertificateError(
             f"{label} contains no certificate."
-            + (" cert= and key= look swapped." if swapped else " cert= must be the *_cert.crt file."),
+            + (_swapped(pair) if swapped else " cert= must be the *_cert.crt file."),
             source=label,
         )
     if private_key is None:

@@ -446,10 +446,12 @@ class LeanSession(requests.Session):
         The app token from Lean's developer portal, sent as ``lean-app-token``
         to the Lean origin only.  Required in app-token mode; in OAuth mode it
         is the client id (Lean's Application ID is the same value).
-    cert (str | os.PathLike | bytes | None, default None)
+    cert (str | os.PathLike | bytes | tuple[cert, key] | None, default None)
         The client certificate: a path, or the file's content (PEM or DER; a
-        PKCS#12 bundle or a combined cert+key file too).  Required for Lean's
-        app-token hosts, which only accept mutual TLS.
+        PKCS#12 bundle or a combined cert+key file too), or requests' pair
+        ``(certificate, key)`` (then no ``key=``); the type is
+        :data:`lean_mtls.CertOption`.  Required for Lean's app-token hosts,
+        which only accept mutual TLS.
     key (str | os.PathLike | bytes | None, default None)
         The private key (path or content; PKCS#8, PKCS#1, SEC1, encrypted or
         not).  None when ``cert`` holds the key (PKCS#12, combined file).
@@ -534,6 +536,7 @@ class LeanSession(requests.Session):
         # Rebind the secrets first, so that a traceback's frame locals (crash
         # reporters capture them) show '<redacted>' rather than the values.
         app_token, client_secret, key_password = _hide(app_token), _hide(client_secret), _hide(key_password)
+        pair = isinstance(cert, (tuple, list))
         cert, key = split_cert_pair(cert, key) if cert is not None else (cert, key)  # requests' (cert, key)
         key = _hide(key) if isinstance(key, bytes) else key
         super().__init__()
@@ -561,7 +564,8 @@ class LeanSession(requests.Session):
             )
 
         self._ca_bundle = load_ca_bundle(ca) if ca is not None else None
-        identity = load_client_identity(cert, key, key_password, self._ca_bundle) if cert is not None else None
+        identity = (load_client_identity(cert, key, key_password, self._ca_bundle, pair=pair)
+                    if cert is not None else None)
         #: Subject, issuer, serial, fingerprint and validity of the client certificate (None without one).
         self.certificate: CertificateInfo | None = identity.info if identity is not None else None
         #: What the credential inspection found (see :func:`lean_mtls.inspect_credentials`); None without cert=.

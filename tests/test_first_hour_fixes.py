@@ -309,3 +309,33 @@ def test_the_pkcs12_password_hint_names_the_variable(tmp_path: Path, client_leaf
     with pytest.raises(CertificateError) as caught:
         LeanSession.from_env({"LEAN_APP_TOKEN": APP_TOKEN, "LEAN_CERT": str(p12)})
     assert "key_password=" in caught.value.message and "LEAN_KEY_PASSWORD" in caught.value.message
+
+
+# ------------------------------------------------------------------- #11 cert=(cert, key) documented
+
+
+def test_the_cert_pair_is_documented_and_its_alias_exported() -> None:
+    """BREAK-12 #11: help(LeanSession) shows the tuple; CertOption (used by __init__,
+    mount_certificate, reload_certificates) is importable like the other aliases."""
+    import pydoc
+    import typing
+
+    import lean_mtls
+
+    text = pydoc.render_doc(LeanSession, renderer=pydoc.plaintext)
+    assert "(certificate, key)" in text and "CertOption" in text
+    assert "CertOption" in lean_mtls.__all__
+    assert typing.get_args(lean_mtls.CertOption)[-1].__origin__ is tuple  # the pair is part of the alias
+
+
+def test_a_swapped_pair_says_the_tuple_order(tmp_path: Path, client_leaf: trustme.LeafCert) -> None:
+    from lean_mtls import CertificateError
+
+    cert, key = _files(tmp_path, client_leaf)
+    for call in (lambda: LeanSession(APP_TOKEN, cert=(key, cert)),
+                 lambda: inspect_credentials((key, cert))):
+        with pytest.raises(CertificateError) as caught:
+            call()
+        assert "(certificate, key)" in caught.value.message and "key=" not in caught.value.message
+    with pytest.raises(CertificateError, match="cert= and key= look swapped"):
+        LeanSession(APP_TOKEN, cert=key, key=cert)  # key= given: that spelling stays

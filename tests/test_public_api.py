@@ -79,6 +79,7 @@ EXPECTED = {
     "write_jsonl",
     # type aliases of public signatures (issue 12 item 8)
     "AuthModeName",
+    "CertOption",
     "CertSource",
     "Concurrency",
     "DataOrPending",
@@ -128,7 +129,7 @@ def test_type_aliases_of_public_signatures_are_exported_lazily() -> None:
         "before = heavy()\n"
         "from lean_mtls import DateLike, DateTimeLike, DataOrPending, HeadersLike, WebhookBody, WebhookSecret\n"
         "from lean_mtls import CertSource, Password, TimeoutType, RetryOption, EnvironmentName, RegionName\n"
-        "from lean_mtls import AuthModeName, Concurrency\n"
+        "from lean_mtls import AuthModeName, Concurrency, CertOption\n"
         "print(before, 'lean_mtls.webhooks' in heavy(), 'lean_mtls.resources._params' in heavy())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -68,8 +68,21 @@ class CertificateInfo(NamedTuple):
 
     @property
     def days_left(self) -> int:
-        """Whole days until ``not_after`` (negative once expired)."""
-        return (self.not_after - utcnow()).days
+        """Whole days until ``not_after``, counted toward zero (negative once expired: -1 a day
+        after expiry, 0 within the first day); the count every message uses."""
+        return self.days_left_at(utcnow())
+
+    def days_left_at(self, now: dt.datetime) -> int:
+        """:attr:`days_left` at ``now`` (an aware datetime)."""
+        return whole_days(self.not_after - now)
+
+    def expiry_text(self, now: dt.datetime | None = None) -> str:
+        """``"expired 1 day ago"``, ``"expired 20 s ago"``, ``"12 days left"``: one wording for
+        the SDK's messages and ``lean-mtls check``."""
+        left = self.not_after - (now or utcnow())
+        if left < dt.timedelta(0):
+            return f"expired {span_text(-left)} ago"
+        return f"{span_text(left)} left"
 
     @classmethod
     def of(cls, cert: x509.Certificate) -> CertificateInfo:
@@ -670,11 +683,29 @@ def complete_chain(
     return tuple(chain), None
 
 
+def whole_days(span: dt.timedelta) -> int:
+    """Whole days in ``span``, toward zero (``timedelta.days`` floors: -1 s would be -1 day)."""
+    return int(span.total_seconds() / 86400)
+
+
+def span_text(span: dt.timedelta) -> str:
+    """A non-negative span for people: ``"1 day"``, ``"3 days"``, ``"4 min 10 s"``, ``"20 s"``."""
+    seconds = int(abs(span.total_seconds()))
+    if seconds >= 86400:
+        days = seconds // 86400
+        return f"{days} day" if days == 1 else f"{days} days"
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
 def warn_if_expiring(info: CertificateInfo, label: str, now: dt.datetime | None = None) -> None:
     """Log, once per process and certificate, that fewer than 30 days remain
     (or that the certificate has expired while the process was running)."""
     now = now or utcnow()
-    days = (info.not_after - now).days
+    days = whole_days(info.not_after - now)
     if days >= EXPIRY_WARNING_DAYS:
         return
     key = info.fingerprint_sha256 + (":expired" if now > info.not_after else "")

@@ -29,7 +29,9 @@ from ._credentials import (
     _public_key_der,
     complete_chain,
     find_issuer,
+    span_text,
     valid_at,
+    whole_days,
 )
 
 if TYPE_CHECKING:
@@ -395,18 +397,19 @@ def _validity(
         ))
         return NOT_YET_VALID, None
     if now > info.not_after:
-        days = (now - info.not_after).days
         problems.append(CredentialFinding(
             "expired",
-            f"The client certificate in {label} expired on {_fmt(info.not_after)} ({days} days ago). "
+            f"The client certificate in {label} expired on {_fmt(info.not_after)} "
+            f"({info.expiry_text(now)}). "
             "Generate a new certificate in Lean's developer portal (Authentication section).",
         ))
         return EXPIRED, None
-    days_left = (info.not_after - now).days
+    days_left = whole_days(info.not_after - now)
     if days_left < warn_days:
         warnings.append(CredentialFinding(
             "expiring",
-            f"The client certificate expires on {_fmt(info.not_after)}, in {days_left} days (less than "
+            f"The client certificate expires on {_fmt(info.not_after)}, in {span_text(info.not_after - now)} "
+            f"(less than "
             f"{warn_days}): generate a new one in Lean's developer portal and roll it out.",
         ))
         return EXPIRING, None
@@ -568,8 +571,4 @@ def _fmt(moment: dt.datetime) -> str:
 
 
 def _fmt_span(span: dt.timedelta) -> str:
-    seconds = int(span.total_seconds())
-    if seconds >= 86400:
-        return f"{seconds // 86400} days"
-    minutes, seconds = divmod(seconds, 60)
-    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+    return span_text(span)

@@ -5,6 +5,7 @@ A CA bundle with no CA certificate (#16).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import warnings
@@ -339,3 +340,41 @@ def test_a_swapped_pair_says_the_tuple_order(tmp_path: Path, client_leaf: trustm
         assert "(certificate, key)" in caught.value.message and "key=" not in caught.value.message
     with pytest.raises(CertificateError, match="cert= and key= look swapped"):
         LeanSession(APP_TOKEN, cert=key, key=cert)  # key= given: that spelling stays
+
+
+# ------------------------------------------------------------------- #13 one day count
+
+
+@pytest.mark.parametrize(("ago", "said"), [
+    (dt.timedelta(days=1, minutes=1), "1 day ago"),
+    (dt.timedelta(seconds=15), "15 s ago"),
+    (dt.timedelta(days=2, hours=23), "2 days ago"),
+    (dt.timedelta(hours=5), "5 h 0 min ago"),
+])
+def test_the_doctor_and_the_sdk_count_expired_days_alike(
+    ago: dt.timedelta, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """BREAK-12 #13: check said "EXPIRED 2 days ago" where from_env() said "(1 days ago)"."""
+    import lean_mtls._credentials as credentials_module
+    from lean_mtls import CertificateError
+    from lean_mtls.cli import main
+
+    from .test_inspection import T0, make
+
+    root = make("Day Root", None, ca=True)
+    leaf = make("app-days", root, not_after=T0 - ago)
+    cert = tmp_path / "cert.pem"
+    cert.write_bytes(leaf.pem + root.pem)
+    key = tmp_path / "key.pem"
+    key.write_bytes(leaf.key_pem)
+    monkeypatch.setattr(credentials_module, "utcnow", lambda: T0)
+    with pytest.raises(CertificateError) as sdk:
+        LeanSession.from_env({"LEAN_APP_TOKEN": APP_TOKEN, "LEAN_CERT": str(cert), "LEAN_KEY": str(key)})
+    assert f"({'expired ' + said})" in sdk.value.message, sdk.value.message
+    for name in [n for n in os.environ if n.startswith("LEAN_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("LEAN_APP_TOKEN", APP_TOKEN)
+    code = main(["check", "--cert", str(cert), "--key", str(key)])
+    out = capsys.readouterr().out
+    assert code == 1 and f"EXPIRED {said}" in out and "days ago" not in out.replace(said, ""), out

@@ -54,7 +54,7 @@ def diagnose(
     result = inspect_credentials(cert, key, ca, key_password, now=now, warn_days=warn_days)
     now = result.checked_at
     info = result.certificate
-    days_left = (info.not_after - now).days
+    days_left = info.days_left_at(now)
     report.certificate = {
         "source": result.certificate_source,
         "subject": info.subject,
@@ -64,6 +64,7 @@ def diagnose(
         "not_before": info.not_before.isoformat(),
         "not_after": info.not_after.isoformat(),
         "days_left": days_left,
+        "expiry": info.expiry_text(now),
         "validity": result.validity,
         "expired": result.validity == "expired",
         "not_yet_valid": result.validity == "not-yet-valid",

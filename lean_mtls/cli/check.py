@@ -181,11 +181,11 @@ def _render_check(report: CheckReport, stream: TextIO) -> None:
     validity = (f"{fmt_time(dt.datetime.fromisoformat(cert['not_before']))} -> "
                 f"{fmt_time(dt.datetime.fromisoformat(cert['not_after']))}")
     if cert["expired"]:
-        validity += f" (EXPIRED {-cert['days_left']} days ago)"
+        validity += f" ({cert['expiry'].upper().split(' ', 1)[0]} {cert['expiry'].split(' ', 1)[1]})"
     elif cert["not_yet_valid"]:
         validity += " (NOT YET VALID)"
     else:
-        validity += f" ({cert['days_left']} days left)"
+        validity += f" ({cert['expiry']})"
     line("  valid", validity)
     key = report.key
     verdict_key = "matches the certificate" if key["matches"] else "DOES NOT MATCH the certificate"

@@ -378,3 +378,35 @@ def test_the_doctor_and_the_sdk_count_expired_days_alike(
     code = main(["check", "--cert", str(cert), "--key", str(key)])
     out = capsys.readouterr().out
     assert code == 1 and f"EXPIRED {said}" in out and "days ago" not in out.replace(said, ""), out
+
+
+# ------------------------------------------------------------------- #15 warnings as CLI lines
+
+
+def test_the_cli_shows_a_certificate_warning_as_one_clean_line(tmp_path: Path, server_ca: trustme.CA) -> None:
+    """BREAK-12 #15: not ".../lean_mtls/_session.py:758: CertificateWarning: ..." and a source line."""
+    import subprocess
+    import sys
+
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    from .test_inspection import make
+
+    real_now = dt.datetime.now(dt.timezone.utc)
+    root = make("Warn Root", None, ca=True, not_before=real_now - dt.timedelta(days=1))
+    server_only = make("app-server-cert", root, eku=[ExtendedKeyUsageOID.SERVER_AUTH],
+                       not_before=real_now - dt.timedelta(days=1), not_after=real_now + dt.timedelta(days=30))
+    cert = tmp_path / "cert.pem"
+    cert.write_bytes(server_only.pem + root.pem)
+    key = tmp_path / "key.pem"
+    key.write_bytes(server_only.key_pem)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEAN_")}
+    env.update(LEAN_APP_TOKEN=APP_TOKEN, LEAN_CERT=str(cert), LEAN_KEY=str(key),
+               LEAN_BASE_URL="https://127.0.0.1:1", PYTHONWARNINGS="default")
+    result = subprocess.run([sys.executable, "-m", "lean_mtls", "banks", "--timeout", "2"], capture_output=True,
+                            text=True, env=env, timeout=60, check=False)
+    lines = result.stderr.splitlines()
+    warned = [line for line in lines if "clientAuth" in line]
+    assert warned and all(line.startswith("warning: ") for line in warned), result.stderr
+    assert ".py:" not in result.stderr and "CertificateWarning" not in result.stderr, result.stderr
+    assert "return cls(" not in result.stderr and result.returncode != 0

@@ -25,7 +25,9 @@ import argparse
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
 from .. import ConfigurationError, LeanError, __version__
 from .._secrets import ScrubbingWriter  # the one secrets module scrubs everything printed
@@ -81,9 +83,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout, sys.stderr = ScrubbingWriter(stdout), ScrubbingWriter(stderr)
     try:
         _configure_logging(args.verbose)
-        return _run(args, args.verbose)
+        with warnings.catch_warnings():
+            # A CertificateWarning (or any other) is one "warning: ..." line in the command line's
+            # terms, not Python's "file.py:758: CertificateWarning: ..." plus a source line.
+            warnings.showwarning = _show_warning
+            return _run(args, args.verbose)
     finally:
         sys.stdout, sys.stderr = stdout, stderr
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: TextIO | None = None, line: str | None = None) -> None:
+    text = " ".join(str(message).split())
+    print(f"warning: {in_cli_terms(text)}", file=file or sys.stderr)
 
 
 def _run(args: argparse.Namespace, verbose: bool) -> int:

@@ -126,10 +126,36 @@ def _unwrap(body: Mapping[str, Any]) -> list[Any]:
         flat = body.get(key)
         if isinstance(flat, list):
             return flat  # a flat page: {"data" | "content": [...], "page": {...}}
+    nested_object = _object_result(body)
+    if nested_object is not None:
+        raise nested_object
     keys = ", ".join(repr(k) for k in list(body)[:8])
     raise _refuse(
         f"got a mapping (keys: {keys}) that is not one of Lean's envelopes and holds no item list "
         "(for a one-row table of a single object, pass [obj])"
+    )
+
+
+def _object_result(body: Mapping[str, Any]) -> InvalidRequestError | None:
+    """A data call's result whose content is one object, not a list (insights such as income or
+    expenses keep ``insights: {...}``, name verification ``data: {...}``): say where the lists are."""
+    if "status" not in body:
+        return None
+    holders = [k for k, v in body.items() if isinstance(v, Mapping) and k not in ("meta", "status_detail")]
+    if not holders:
+        return None
+    key = holders[0]
+    inner = body[key]
+    lists = [k for k, v in inner.items() if isinstance(v, list)]
+    objects = [k for k, v in inner.items() if isinstance(v, Mapping)]
+    where = (f"result[{key!r}][{lists[0]!r}]" if lists else
+             f"result[{key!r}][{objects[0]!r}][...]" if objects else f"[result[{key!r}]]")
+    kind = f" {body['type']!r}" if isinstance(body.get("type"), str) else ""
+    inner_keys = ", ".join(repr(k) for k in list(inner)[:8])
+    return InvalidRequestError(
+        f"to_dataframe: this{kind} result is one of Lean's data results, but its content under {key!r} is "
+        f"one object (keys: {inner_keys}), not a list of items. Pass a list from inside it, e.g. {where}, "
+        f"or [result[{key!r}]] for a one-row table."
     )
 
 
@@ -174,6 +200,9 @@ def to_dataframe(items: Any) -> Any:
       page body (``{"data" | "content": [...], "page": {...}}``), or an
       iterable of such pages.
 
+    No items give an empty frame with no columns.  A data result whose content
+    is one object (insights, name verification) raises
+    :class:`~lean_mtls.errors.InvalidRequestError` naming the lists inside it.
     A PENDING result (``PendingResult``, or a body with ``status: PENDING``)
     has no items yet and raises :class:`~lean_mtls.errors.InvalidRequestError`
     saying to call ``.wait()`` or pass ``wait=True``; so does anything else
@@ -197,8 +226,7 @@ def to_dataframe(items: Any) -> Any:
     pd = _import_pandas()
     frame = pd.DataFrame(rows)
     if frame.empty:
-        return pd.DataFrame(columns=["transaction_id", "booking_date_time", "amount", "currency",
-                                     "credit_debit_indicator"])
+        return frame  # no items, no columns: an empty list of accounts is not an empty transactions table
     if "amount" in frame.columns:
         frame["amount"] = pd.to_numeric(frame["amount"], errors="coerce")
     for column in DATETIME_COLUMNS:

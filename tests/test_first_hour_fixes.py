@@ -410,3 +410,36 @@ def test_the_cli_shows_a_certificate_warning_as_one_clean_line(tmp_path: Path, s
     assert warned and all(line.startswith("warning: ") for line in warned), result.stderr
     assert ".py:" not in result.stderr and "CertificateWarning" not in result.stderr, result.stderr
     assert "return cls(" not in result.stderr and result.returncode != 0
+
+
+# ------------------------------------------------------------------- #7 to_dataframe on object results
+
+
+def test_to_dataframe_of_nothing_invents_no_columns() -> None:
+    """BREAK-12 #7: an empty destinations list became an empty *transactions* table."""
+    pytest.importorskip("pandas")
+    from lean_mtls import to_dataframe
+
+    for empty in ([], iter(()), {"data": [], "page": {"number": 0}}, {"status": "OK", "data": {"type": "accounts",
+                                                                                             "accounts": []}}):
+        frame = to_dataframe(empty)
+        assert frame.empty and list(frame.columns) == []
+
+
+@pytest.mark.parametrize(("body", "where"), [
+    ({"status": "OK", "results_id": "r", "type": "income", "insights": {"salary": {"total": 1}, "non_salary": {}}},
+     "result['insights']['salary'][...]"),
+    ({"status": "OK", "results_id": "r", "type": "expenses",
+      "insights": {"currency": "AED", "total": 3, "monthly_totals": [{"month": 1}]}},
+     "result['insights']['monthly_totals']"),
+    ({"status": "OK", "results_id": "r", "type": "name_verification", "data": {"match": True, "score": 0.9}},
+     "[result['data']]"),
+])
+def test_to_dataframe_of_an_object_result_says_where_the_lists_are(body: dict[str, object], where: str) -> None:
+    """BREAK-12 #7: it *is* a data call's result; say that its content is one object and what to pass."""
+    from lean_mtls import InvalidRequestError, to_dataframe
+
+    with pytest.raises(InvalidRequestError) as caught:
+        to_dataframe(body)
+    message = caught.value.message
+    assert "one object" in message and where in message and "not one of Lean's envelopes" not in message

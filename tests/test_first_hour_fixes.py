@@ -443,3 +443,36 @@ def test_to_dataframe_of_an_object_result_says_where_the_lists_are(body: dict[st
         to_dataframe(body)
     message = caught.value.message
     assert "one object" in message and where in message and "not one of Lean's envelopes" not in message
+
+
+# ------------------------------------------------------------------- #14 the request log resets too
+
+
+def test_reset_clears_the_request_log_and_refused_handshakes(tmp_path: Path) -> None:
+    """BREAK-12 #14: the plugin's per-test reset covered everything but ``requests``/``handshake_errors``,
+    so ``lean_server.requests[0]`` or a count depended on test order."""
+    import socket
+    import ssl
+
+    from lean_mtls.testing import FakeLean
+
+    with FakeLean() as fake:
+        with LeanSession(**fake.session_kwargs()) as session:
+            session.banks.list()
+            session.banks.list()
+        context = ssl.create_default_context(cafile=str(fake.ca_file))  # no client certificate
+        context.check_hostname = False
+        try:
+            with socket.create_connection(("127.0.0.1", fake.port), timeout=5) as raw, context.wrap_socket(
+                raw
+            ) as tls:
+                tls.sendall(b"GET /banks/v1/ HTTP/1.1\r\nHost: x\r\n\r\n")
+                tls.recv(1)
+        except (ssl.SSLError, OSError):
+            pass
+        assert len(fake.requests) >= 2
+        fake.reset()
+        assert fake.requests == [] and fake.handshake_errors == []
+        with LeanSession(**fake.session_kwargs()) as session:
+            session.customers.create("after-reset")
+        assert len(fake.requests) == 1  # the log is this "test's" own

@@ -251,6 +251,12 @@ class MTLSServer:
         with self._server.lock:
             return list(self._server.handshake_errors)
 
+    def clear_log(self) -> None:
+        """Forget the recorded requests and refused handshakes (a test's view starts empty)."""
+        with self._server.lock:
+            self._server.recorded.clear()
+            self._server.handshake_errors.clear()
+
     @property
     def connections(self) -> int:
         with self._server.lock:

@@ -459,7 +459,8 @@ class FakeLean:
             self._backend.data_statuses.clear()
 
     def reset(self) -> None:
-        """Back to the seeded state: created objects, queued faults and tokens are dropped.
+        """Back to the seeded state: created objects, queued faults, tokens, and the
+        :attr:`requests` / :attr:`handshake_errors` logs are dropped.
 
         New ids are drawn from the start of the seeded sequence again, so a
         test run after a reset sees the same ids whatever ran before it.
@@ -472,6 +473,8 @@ class FakeLean:
             self._backend.tokens.clear()
             self._backend.ids = random.Random(self.seed + 1)  # noqa: S311 - reproducible test ids
             self._backend.reset_state()
+            if self._server is not None:
+                self._server.clear_log()  # lean_server.requests[0] is this test's first request
 
     def revoke_tokens(self) -> None:
         """Invalidate every OAuth token issued so far (the next Bearer call gets 401)."""
@@ -491,12 +494,13 @@ class FakeLean:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Every request received so far, oldest first."""
+        """Every request received since the start or the last :meth:`reset`, oldest first."""
         return self._server.requests if self._server is not None else []
 
     @property
     def handshake_errors(self) -> list[str]:
-        """TLS handshakes the server refused (e.g. a client without a certificate)."""
+        """TLS handshakes the server refused (e.g. a client without a certificate), since the start or
+        the last :meth:`reset`."""
         return self._server.handshake_errors if self._server is not None else []
 
     @property

@@ -31,7 +31,9 @@ Fixtures
     payments, refreshes and tokens created by one test, and failures queued
     with ``fail_next``/``set_data_status`` and not consumed, are gone in the
     next; new ids repeat from the seed, so a test sees the same ids whatever
-    ran before it.  ``.requests`` keeps the whole session's requests.
+    ran before it.  ``.requests`` and ``.handshake_errors`` start empty in every
+    test too (the reset clears them), so ``lean_server.requests[0]`` is the
+    test's own first request.
 
 ``lean_server_persistent`` (session scope)
     A separate ``FakeLean`` (same ``lean_server_options``, so the same seeded

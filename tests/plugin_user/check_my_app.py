@@ -97,6 +97,7 @@ def test_a_test_creates_a_customer_and_queues_a_status(lean_session: LeanSession
 
 
 def test_the_next_test_sees_neither(lean_session: LeanSession, lean_server) -> None:
+    assert lean_server.requests == [] and lean_server.handshake_errors == []  # the log is reset too
     with pytest.raises(NotFoundError):
         lean_session.customers.get_by_app_user_id("isolation-user")
     assert lean_session.data.accounts(lean_server.entity_id)["status"] == "OK"

@@ -71,7 +71,11 @@ def refusal_message(url: str, session_origin: str, session_label: str, redirecte
                 "redirect was not followed. " if redirected_from else "")
     mine = f"This session is built for {session_label} ({session_origin})"
     here = Origin.of(session_origin)
-    if origin.scheme == here.scheme and origin.host == here.host and origin.port != here.port:
+    other_port = origin.scheme == here.scheme and origin.host == here.host and origin.port != here.port
+    port_note = (f" {shown} is this session's host on another port ({origin.port}, not {here.port}): if you "
+                 f"meant this session's API, drop the port or pass a path such as {_path_hint(url)}."
+                 if other_port else "")
+    if other_port and lean_hosts_of(url):  # Lean's API host on a port it does not serve: a typo
         return (f"{redirect}Refused {shown}: the port {origin.port} differs from this session's origin "
                 f"{session_origin} (port {here.port}); a port is part of the origin the certificate and token "
                 f"are bound to. Drop the port, or pass a path such as {_path_hint(url)}. {mine}.")
@@ -102,5 +106,5 @@ def refusal_message(url: str, session_origin: str, session_label: str, redirecte
         f"{redirect}No certificate is configured for {shown}: {mine[0].lower() + mine[1:]} and only talks to the "
         "origins it was built for. Use session.mount_certificate(...) for another mTLS API, or build the "
         "session with allow_other_origins=True to reach other hosts over plain TLS (no client certificate, "
-        "no token)."
+        f"no token).{port_note}"
     )

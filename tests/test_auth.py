@@ -72,7 +72,8 @@ def test_every_table_row_is_https_and_every_oauth_row_has_an_auth_host() -> None
 def test_unknown_region_or_auth_mode(client_files: ClientFiles, field: str, value: str, valid: str) -> None:
     with pytest.raises(ConfigurationError, match=valid) as info:
         LeanSession(APP_TOKEN, cert=client_files.cert, key=client_files.key, **{field: value})
-    assert "base_url" in str(info.value)
+    # A base URL is the way to another server, not to another auth mode (BREAK-12 #10).
+    assert ("base_url" in str(info.value)) == (field == "region")
 
 
 def test_client_secret_implies_oauth_and_client_id_defaults_to_the_app_token(client_files: ClientFiles) -> None:

@@ -185,8 +185,9 @@ def test_another_port_on_a_custom_base_url_says_the_port_differs(server: MTLSSer
     ca.write_bytes(server_ca.cert_pem.bytes())
     with LeanSession(APP_TOKEN, cert=cert, key=key, ca=ca, base_url=server.url) as session:
         other = server.url.rsplit(":", 1)[0] + ":1"
-        with pytest.raises(ConfigurationError, match="the port 1 differs"):
+        with pytest.raises(ConfigurationError, match=r"this session's host on another port \(1, not") as caught:
             session.get(other + "/ping")
+        assert "mount_certificate" in caught.value.message  # another port of 127.0.0.1 may be another service
         assert session.get("/ping").status_code == 200  # the session's own origin still works
 
 
@@ -476,3 +477,27 @@ def test_reset_clears_the_request_log_and_refused_handshakes(tmp_path: Path) -> 
         with LeanSession(**fake.session_kwargs()) as session:
             session.customers.create("after-reset")
         assert len(fake.requests) == 1  # the log is this "test's" own
+
+
+# ------------------------------------------------------------------- #12 TLS details when the server closes
+
+
+def test_check_ping_reports_tls_details_when_the_server_closes_after_answering(
+    tmp_path: Path, client_leaf: trustme.LeafCert, server_ca: trustme.CA, server: MTLSServer,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """BREAK-12 #12: "TLS ?, cipher ?" against a server that closes the connection after its answer."""
+    from lean_mtls.cli import main
+    from lean_mtls.testing._server import Reply
+
+    server.set_handler(lambda request: Reply(200, [], headers={"Connection": "close"}))
+    cert, key = _files(tmp_path, client_leaf)
+    for name in [n for n in os.environ if n.startswith("LEAN_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("LEAN_APP_TOKEN", APP_TOKEN)
+    code = main(["check", "--json", "--cert", str(cert), "--key", str(key),
+                 "--ca", str(server_ca_file(tmp_path, server_ca)), "--ping", "--base-url", server.url])
+    report = json.loads(capsys.readouterr().out)
+    assert report["ping"]["ok"], report
+    assert report["ping"]["tls_version"] in ("TLSv1.2", "TLSv1.3") and report["ping"]["cipher"], report
+    assert code in (0, 3)

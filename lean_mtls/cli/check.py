@@ -150,8 +150,10 @@ def ping(settings: CLISettings, timeout: float) -> dict[str, Any]:
         started = time.perf_counter()
 
         def tls_details(response: Any, *args: Any, **kwargs: Any) -> None:
-            # stream=True keeps the connection (and its socket) attached until the body is read.
-            sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+            # stream=True keeps the connection attached until the body is read; but a server that
+            # closes after its answer (HTTP/1.0, "Connection: close") leaves the connection without its
+            # socket, and the TLS socket is then only held by the response's reader.
+            sock = getattr(getattr(response.raw, "connection", None), "sock", None) or _reader_socket(response)
             cipher = sock.cipher() if sock is not None and hasattr(sock, "cipher") else None
             result.update(status_code=response.status_code,
                           tls_version=sock.version() if sock is not None and hasattr(sock, "version") else None,
@@ -166,6 +168,12 @@ def ping(settings: CLISettings, timeout: float) -> dict[str, Any]:
             result["round_trip_ms"] = round((time.perf_counter() - started) * 1000, 1)
             result.update(error=_error_json(error, settings), advice=settings.explain_text(_advice(error)))
     return result
+
+
+def _reader_socket(response: Any) -> Any:
+    """The TLS socket under ``response``'s body reader (http.client's file over a SocketIO)."""
+    reader = getattr(getattr(response.raw, "_fp", None), "fp", None)
+    return getattr(getattr(reader, "raw", None), "_sock", None)
 
 
 def _render_check(report: CheckReport, stream: TextIO) -> None:

@@ -566,7 +566,8 @@ def test_check_accepts_oauth_credentials_from_env_accepts(fake: FakeLean, monkey
     from lean_mtls import LeanSession
 
     env = {"LEAN_CERT": str(fake.cert_file), "LEAN_KEY": str(fake.key_file), "LEAN_CA": str(fake.ca_file),
-           "LEAN_AUTH": "oauth", "LEAN_APP_TOKEN": "", "LEAN_CLIENT_ID": "app-id", "LEAN_CLIENT_SECRET": "cs"}
+           "LEAN_AUTH": "oauth", "LEAN_APP_TOKEN": "", "LEAN_CLIENT_ID": "app-id-1234",
+           "LEAN_CLIENT_SECRET": "cs-secret-5678"}
     LeanSession.from_env(with_token(env)).close()
     code, out, err = run_here(monkeypatch, capsys, "check", env=env)
     assert code == 0, out + err

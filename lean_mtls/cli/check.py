@@ -47,8 +47,9 @@ exit codes (stable, for cron jobs and monitoring):
   0  healthy: files readable, key matches, chain complete, certificate valid
      for more than --warn-days days, and (with --ping) Lean answered
   1  problem found: expired or not yet valid certificate, key does not match,
-     incomplete chain, certificate not for client authentication, files the
-     SDK would refuse, or the --ping failed (TLS, network, HTTP error)
+     incomplete chain, certificate not for client authentication, a CA
+     bundle holding no CA certificate, files the SDK would refuse, or the
+     --ping failed (TLS, network, HTTP error)
   2  usage or configuration error: bad flags, a setting the SDK refuses
      (LEAN_ENVIRONMENT, LEAN_REGION, LEAN_AUTH, an http:// base URL), missing
      or unreadable file, no certificate or key found, missing key password,

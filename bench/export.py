@@ -44,7 +44,7 @@ SCRUBBED_ENV = scrub()
 
 import run  # noqa: E402  (its machine description, tables and bytecode set-up for children)
 from pki import make_pki  # noqa: E402
-from run import PYCACHE, _busy_seconds, _own_seconds, machine, md_table, text_table  # noqa: E402
+from run import PYCACHE, _busy_seconds, _own_seconds, load_at_end, machine, md_table, text_table  # noqa: E402
 from server import ServerProcess, delta  # noqa: E402
 
 run.SCRUBBED_ENV = SCRUBBED_ENV  # scrubbed here first, so run's own scrub found nothing
@@ -125,11 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         pki.cleanup()
         shutil.rmtree(PYCACHE, ignore_errors=True)
     seconds = time.perf_counter() - started
-    mach.append(("load average at end", " ".join(f"{x:.2f}" for x in os.getloadavg())))
-    other = (_busy_seconds() - busy0) - (_own_seconds() - own0)
-    mach.append(("CPU used by other processes during the run",
-                 f"{max(other, 0.0):.0f} s = {max(other, 0.0) / seconds:.2f} cores on average "
-                 "(anything well above 0 makes the numbers noisier)"))
+    mach.extend(load_at_end(seconds, busy0, own0))
 
     def per_repeat_ratio(a: str, b: str) -> float | None:
         pairs = [x["seconds"] / y["seconds"] for x, y in zip(runs[a], runs[b]) if y["seconds"]]

@@ -808,6 +808,16 @@ def _own_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def load_at_end(seconds: float, busy0: float, own0: float) -> list[tuple[str, str]]:
+    """The machine rows written after a run: load average, and CPU other processes used during its ``seconds``."""
+    other = max((_busy_seconds() - busy0) - (_own_seconds() - own0), 0.0)
+    return [
+        ("load average at end", " ".join(f"{x:.2f}" for x in os.getloadavg())),
+        ("CPU used by other processes during the run",
+         f"{other:.0f} s = {other / seconds:.2f} cores on average (anything well above 0 makes the numbers noisier)"),
+    ]
+
+
 def render_text(report: Report) -> str:
     out = []
     for s in report.sections:
@@ -900,11 +910,7 @@ def main(argv: list[str] | None = None) -> int:
         pki.cleanup()
         shutil.rmtree(PYCACHE, ignore_errors=True)
     seconds = time.perf_counter() - started
-    mach.append(("load average at end", " ".join(f"{x:.2f}" for x in os.getloadavg())))
-    other = (_busy_seconds() - busy0) - (_own_seconds() - own0)
-    mach.append(("CPU used by other processes during the run",
-                 f"{max(other, 0.0):.0f} s = {max(other, 0.0) / seconds:.2f} cores on average "
-                 "(anything well above 0 makes the numbers noisier)"))
+    mach.extend(load_at_end(seconds, busy0, own0))
     print("\n".join(f"{k}: {v}" for k, v in mach))
     print(f"TLS: {tls}; keys: {args.key_type}; mode: {cfg_name}; {seconds:.0f} s")
     print(render_text(report))

@@ -41,6 +41,7 @@ from lean_mtls.resources._endpoints import ENDPOINTS, Endpoint, by_key, contract
 from lean_mtls.testing._contract import load_contract
 
 from .conftest import APP_TOKEN, MOCK_BASE
+from .test_endpoints import body_names
 
 AUTH_BASE = "https://auth.lean.test"
 CLIENT_SECRET = "conformance-client-secret-0001"
@@ -48,20 +49,6 @@ CONTRACT = load_contract()
 LEAN = {(e["method"], e["path"]): e for e in CONTRACT["endpoints"]}
 
 # ---------------------------------------------------------------------- names on the wire
-
-
-def body_names(value: Any, prefix: str = "") -> set[str]:
-    """Dotted names of a JSON body: ``a.b`` for nesting, ``a[].b`` for list elements."""
-    names: set[str] = set()
-    if isinstance(value, dict):
-        for key, item in value.items():
-            name = f"{prefix}.{key}" if prefix else key
-            names.add(name)
-            names |= body_names(item, name)
-    elif isinstance(value, list):
-        for item in value:
-            names |= body_names(item, f"{prefix}[]" if prefix else "[]")
-    return names
 
 
 def _declared(name: str, declared: set[str]) -> bool:
